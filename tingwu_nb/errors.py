@@ -1,0 +1,177 @@
+"""One exception tree for tingwu_nb.
+
+Every error the package raises on purpose derives from :class:`TingwuError`::
+
+    TingwuError
+    ├── ConfigError              bad configuration, raised before any I/O
+    │   ├── ParameterError       a CreateTask parameter is invalid (.field, .value)
+    │   └── CredentialsError     no usable AccessKey / STS credentials
+    ├── AudioError               input audio refused before a task is created (.source, .reason)
+    │   └── EncoderUnavailable   a stream format needs a tool that is missing (.tool)
+    ├── ProtocolError            the realtime session protocol was broken
+    │   ├── LocalProtocolError   by us (.state, .event, .role)
+    │   └── RemoteProtocolError  by the service / emulator
+    ├── ServiceError             the service said no (.status_code, .code, .message, .request_id)
+    │   ├── ThrottledError       Throttling.User and friends; retried by TingwuClient
+    │   └── TaskFailedError      realtime TaskFailed event (.status, .status_text, .event)
+    ├── TransportError           network or WebSocket failure (``__cause__`` kept)
+    ├── TingwuTimeoutError       a wait ran out (.what, .seconds)
+    └── ModelError               emulator weights missing or failing their sha256 check
+
+Catch :class:`TingwuError` to handle anything the package reports; catch a leaf to
+react to one situation (for example retry on :class:`ThrottledError`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AudioError",
+    "ConfigError",
+    "CredentialsError",
+    "EncoderUnavailable",
+    "LocalProtocolError",
+    "ModelError",
+    "ParameterError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "ServiceError",
+    "TaskFailedError",
+    "ThrottledError",
+    "TingwuError",
+    "TingwuTimeoutError",
+    "TransportError",
+]
+
+
+class TingwuError(Exception):
+    """Root of every error tingwu_nb raises on purpose."""
+
+
+class ConfigError(TingwuError, ValueError):
+    """Configuration is unusable; fix it and call again (nothing was sent)."""
+
+
+class ParameterError(ConfigError):
+    """A CreateTask parameter is invalid.
+
+    ``field`` is the wire path (for example ``Parameters.Translation.TargetLanguages``),
+    ``value`` the offending value. Nothing was sent to the service.
+    """
+
+    def __init__(self, field: str, message: str, value: Any = None) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {message}")
+
+
+class CredentialsError(ConfigError):
+    """No usable credentials were found; set them and call again."""
+
+
+class AudioError(TingwuError, ValueError):
+    """Audio input was refused before any task was created.
+
+    ``source`` names the input (a path or ``"<bytes>"``), ``reason`` says why.
+    """
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class EncoderUnavailable(AudioError):
+    """A stream format needs an external tool (``tool``) that is not installed."""
+
+    def __init__(self, source: str, reason: str, tool: str) -> None:
+        self.tool = tool
+        super().__init__(source, reason)
+
+
+class ProtocolError(TingwuError):
+    """The realtime WebSocket protocol was violated."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried an illegal move; ``state``, ``event`` and ``role`` say which."""
+
+    def __init__(self, message: str, *, state: Any = None, event: Any = None, role: Any = None) -> None:
+        self.state = state
+        self.event = event
+        self.role = role
+        super().__init__(message)
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something illegal or undecodable; ``state``/``event``/``role`` as above."""
+
+    def __init__(self, message: str, *, state: Any = None, event: Any = None, role: Any = None) -> None:
+        self.state = state
+        self.event = event
+        self.role = role
+        super().__init__(message)
+
+
+class ServiceError(TingwuError):
+    """The service answered with an error.
+
+    Attributes: ``status_code`` (HTTP status, or None for WebSocket errors), ``code``
+    (service code such as ``BRK.InvalidLanguage``), ``message`` and ``request_id``
+    (quote it when asking Alibaba Cloud support).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.status_code = status_code
+        self.request_id = request_id
+        parts = [f"{code}: {message}" if code else message]
+        if status_code is not None:
+            parts.append(f"HTTP {status_code}")
+        if request_id:
+            parts.append(f"request id {request_id}")
+        super().__init__(" | ".join(parts))
+
+
+class ThrottledError(ServiceError):
+    """The service throttled the call (``Throttling.User``); ``retry_after`` seconds if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class TaskFailedError(ServiceError):
+    """The realtime stream ended with a TaskFailed event (``status``, ``status_text``)."""
+
+    def __init__(self, status: int, status_text: str, *, event: Any = None) -> None:
+        self.status = status
+        self.status_text = status_text
+        self.event = event
+        super().__init__(status_text, code=str(status))
+
+
+class TransportError(TingwuError):
+    """The network or the WebSocket failed; the original error is ``__cause__``."""
+
+
+class TingwuTimeoutError(TingwuError, TimeoutError):
+    """Waiting for ``what`` took longer than ``seconds``."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        self.what = what
+        self.seconds = seconds
+        super().__init__(f"timed out after {seconds:g} s waiting for {what}")
+
+
+class ModelError(TingwuError):
+    """Speech model weights are missing or do not match their pinned sha256."""
