@@ -1,1 +1,78 @@
-"""tingwu_nb: Alibaba Cloud Tingwu real-time recording in Jupyter (public API filled in by tingwu_nb/__init__)."""
+"""tingwu_nb: Alibaba Cloud Tingwu real-time recording as a first-class citizen of Jupyter.
+
+The flat public API. Importing it has no side effects (the emulator and the speech engine
+load only when used).
+
+    session = await tingwu_nb.record("meeting.wav", tingwu_nb.RealtimeTaskRequest.create(language="en"))
+    session.sentences()
+"""
+
+from __future__ import annotations
+
+from .audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
+from .config import Credentials, redact_text, redact_url, resolve_credentials
+from .connect import connect
+from .errors import (
+    AudioError,
+    ConfigError,
+    CredentialsError,
+    EncoderUnavailable,
+    LocalProtocolError,
+    ModelError,
+    ParameterError,
+    ProtocolError,
+    RemoteProtocolError,
+    ServiceError,
+    TaskFailedError,
+    ThrottledError,
+    TingwuError,
+    TingwuTimeoutError,
+    TransportError,
+)
+from .params import RealtimeTaskRequest
+from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
+from .session import Session, record, record_sync
+from .stream import RealtimeStream, StreamOptions
+from .tasks import TaskInfo, TingwuClient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FORMATS",
+    "LIVE_SENTENCE_COLUMNS",
+    "SENTENCE_COLUMNS",
+    "WORD_COLUMNS",
+    "AudioError",
+    "AudioInfo",
+    "ConfigError",
+    "Credentials",
+    "CredentialsError",
+    "EncoderUnavailable",
+    "Frame",
+    "LocalProtocolError",
+    "ModelError",
+    "ParameterError",
+    "ProtocolError",
+    "RealtimeStream",
+    "RealtimeTaskRequest",
+    "RemoteProtocolError",
+    "ServiceError",
+    "Session",
+    "StreamOptions",
+    "TaskFailedError",
+    "TaskInfo",
+    "ThrottledError",
+    "TingwuClient",
+    "TingwuError",
+    "TingwuTimeoutError",
+    "TransportError",
+    "connect",
+    "load_pcm",
+    "probe",
+    "record",
+    "record_sync",
+    "redact_text",
+    "redact_url",
+    "resolve_credentials",
+    "stream_frames",
+]

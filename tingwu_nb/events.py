@@ -7,16 +7,17 @@ Commands go client -> server (:class:`StartTranscription`, :class:`StopTranscrip
 Anything with an unknown name decodes to :class:`UnknownMessage` so a new server event
 never breaks a client. Times on the wire are integer milliseconds of stream audio.
 
-The JSON codec lives in :mod:`tingwu_nb.protocol`; this module imports nothing but the
-standard library. ``received_at`` (monotonic s), ``received_wall`` (epoch s) and
+The JSON codec lives in :mod:`tingwu_nb.codec` (re-exported by :mod:`tingwu_nb.protocol`);
+this module imports nothing but the standard library. ``received_at`` (monotonic s), ``received_wall`` (epoch s) and
 ``audio_sent_ms`` are stamped by the I/O layer when an event arrives
 (``dataclasses.replace``) and never take part in equality.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "NAMESPACE",

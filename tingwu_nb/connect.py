@@ -1,0 +1,75 @@
+"""Choose the service: the real cloud when credentials are configured, else the embedded emulator.
+
+    async with connect() as client:     # TingwuClient
+        ...
+
+The cloud needs an AccessKey (environment, ``~/.aliyun/config.json`` or
+``~/.alibabacloud/credentials.ini``; see :func:`tingwu_nb.config.resolve_credentials`) and an
+AppKey (``TINGWU_APP_KEY`` or ``app_key=``). With neither, a local emulator is started once
+per process on 127.0.0.1 and shared (:func:`embedded_emulator`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .config import Credentials, resolve_app_key, resolve_credentials, resolve_endpoint
+from .errors import ConfigError
+
+__all__ = ["connect", "embedded_emulator"]
+
+
+@functools.lru_cache(maxsize=1)
+def embedded_emulator() -> Any:
+    """The process-wide embedded emulator, started on first use (stopped at exit)."""
+    import atexit
+
+    from .emulator.app import Emulator
+
+    emulator = Emulator().start()
+    atexit.register(emulator.stop)
+    return emulator
+
+
+@asynccontextmanager
+async def connect(
+    endpoint: str | None = None,
+    *,
+    app_key: str | None = None,
+    credentials: Credentials | None = None,
+    use_emulator: bool = False,
+    **client_options: Any,
+) -> AsyncIterator[Any]:
+    """Yield a :class:`~tingwu_nb.tasks.TingwuClient` for the cloud or the embedded emulator.
+
+    ``use_emulator=True`` forces the embedded emulator whatever is configured.
+    Raises ConfigError when credentials exist but no AppKey is known (nothing is sent).
+    """
+    from .tasks import TingwuClient
+
+    if not use_emulator:
+        credentials = credentials or resolve_credentials()
+        if endpoint is None and (credentials is not None or os.environ.get("TINGWU_ENDPOINT")):
+            endpoint = resolve_endpoint()
+    if use_emulator or (credentials is None and endpoint is None):
+        import asyncio
+
+        emulator = await asyncio.to_thread(embedded_emulator)
+        client = emulator.client(**client_options)
+    else:
+        if credentials is None:
+            raise ConfigError(f"endpoint {endpoint} given but no AccessKey configured; set "
+                              "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        app_key = app_key or resolve_app_key()
+        if not app_key:
+            raise ConfigError("no Tingwu AppKey: pass app_key= or set TINGWU_APP_KEY (Tingwu console → project)")
+        client = TingwuClient(endpoint=endpoint, app_key=app_key,
+                              credentials=credentials, **client_options)
+    try:
+        yield client
+    finally:
+        await client.aclose()

@@ -1,0 +1,170 @@
+"""The emulator as one ASGI app and as a running loopback service.
+
+``create_app`` assembles the REST routes (CreateTask, GetTaskInfo, signed result files)
+and the WebSocket join URL on one Starlette app. :class:`Emulator` serves that app with
+uvicorn on ``127.0.0.1`` in a background thread, so it works the same from a script, a
+CLI, a test or a Jupyter kernel (whose own loop it never blocks)::
+
+    with Emulator() as emu:
+        client = emu.client()          # a TingwuClient signed with the emulator's test keys
+        ...
+
+Any client that speaks Tingwu's contract can use ``emu.endpoint`` with ``emu.app_key``
+and ``emu.credentials``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+
+from ..config import Credentials
+from .contract import EmulatorConfig
+from .postprocess import postprocess
+from .realtime import websocket_endpoint
+from .rest import rest_routes
+from .store import TaskStore
+
+__all__ = ["Emulator", "create_app"]
+
+
+def _default_engine() -> Any:
+    from .engine import EngineConfig, SpeechEngine
+
+    return SpeechEngine(EngineConfig())
+
+
+def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore | None = None) -> Starlette:
+    """A Starlette app serving the whole Tingwu contract for ``config``.
+
+    ``engine`` is a :class:`~tingwu_nb.emulator.engine.SpeechEngine` (built lazily by
+    default). The store is exposed as ``app.state.store`` for inspection.
+    """
+    store = store if store is not None else TaskStore()
+    engine = engine if engine is not None else _default_engine()
+    ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices)
+    routes = [*rest_routes(store, config, postprocess=postprocess), WebSocketRoute("/api/ws/v1", ws)]
+    app = Starlette(routes=routes)
+    app.state.store = store
+    app.state.engine = engine
+    app.state.config = config
+    return app
+
+
+class Emulator:
+    """A running emulator on a loopback port (background thread with its own event loop).
+
+    Args:
+        config: keys, AppKey and contract choices; ``EmulatorConfig.generate()`` by default.
+        host: interface to bind; loopback unless you really mean to expose it.
+        port: 0 picks a free port.
+        engine: a shared SpeechEngine (so several emulators reuse loaded models).
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        engine: Any = None,
+    ) -> None:
+        self.config = config or EmulatorConfig.generate()
+        self.host = host
+        self.app = create_app(self.config, engine=engine)
+        self._requested_port = port
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = f"{self.endpoint}" if self.port else "stopped"
+        return f"<Emulator {state} app_key={self.config.app_key!r}>"
+
+    # --- facts a client needs ----------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL for TingwuClient, e.g. ``http://127.0.0.1:54321``."""
+        if self.port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def app_key(self) -> str:
+        return self.config.app_key
+
+    @property
+    def credentials(self) -> Credentials:
+        """The emulator's first test AccessKey pair (local, generated per instance)."""
+        key_id, secret = next(iter(self.config.keys.items()))
+        return Credentials(key_id, secret, source="emulator")
+
+    @property
+    def store(self) -> TaskStore:
+        return self.app.state.store
+
+    @property
+    def engine(self) -> Any:
+        return self.app.state.engine
+
+    def client(self, **kwargs: Any) -> Any:
+        """A :class:`~tingwu_nb.tasks.TingwuClient` for this emulator (caller closes it)."""
+        from ..tasks import TingwuClient
+
+        return TingwuClient(endpoint=self.endpoint, app_key=self.app_key, credentials=self.credentials, **kwargs)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 30.0) -> Emulator:
+        """Bind and serve in a background thread; returns when the port accepts connections."""
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", ws="websockets-sansio", lifespan="off",
+                                ws_ping_interval=None)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[sock])), name="tingwu-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread; safe to call twice."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
+        self._server = None
+        self.port = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Emulator:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)

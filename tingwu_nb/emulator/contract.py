@@ -1,0 +1,168 @@
+"""Every UNCONFIRMED choice the emulator makes, in one place, and its configuration.
+
+The specs (``/work/shared/spec/``) mark what no primary source pins down as
+UNCONFIRMED. Clients must tolerate either reading; the emulator picks one, listed
+here with the spec section it settles, and a test or a user can switch it::
+
+    config = EmulatorConfig.generate(choices=ContractChoices(throttle_status=429))
+
+Section references: ``rest §x`` = ``tingwu-rest-api.md``, ``rt §x`` =
+``tingwu-realtime-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+__all__ = ["ContractChoices", "EmulatorConfig"]
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _random_alnum(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+@dataclass(frozen=True)
+class ContractChoices:
+    """The emulator's answer to each UNCONFIRMED point of the contract."""
+
+    # ---- REST (read by emulator/rest.py) --------------------------------------
+    # rest §1.1 / §10.10: help-center examples say "success", the API reference "Success.".
+    success_message: str = "success"
+    # rest §1.1: official examples use both upper-case dashed GUIDs and lower-case UUIDs;
+    # callbacks use 32 hex. One of "uuid-upper", "uuid-lower", "hex32".
+    request_id_style: Literal["uuid-upper", "uuid-lower", "hex32"] = "uuid-upper"
+    # rest §5.1 / §10.5: gateway error bodies carry HostId and Recommend besides Code/Message/RequestId.
+    error_body_extras: bool = True
+    # rest §5.3 / §10.5: Throttling.User is HTTP 400 in most Alibaba products, 429 in some.
+    throttle_status: int = 400
+    # rest §5.1: tea-openapi honours x-acs-retry-after; whether Tingwu sends it is unknown (seconds).
+    throttle_retry_after_s: float | None = None
+    # rest §3 / §10.6: unknown TaskId -> HTTP 200 with TaskStatus "INVALID" ("invalid"),
+    # or an HTTP error ("error", using unknown_task_status/code below).
+    unknown_task: Literal["invalid", "error"] = "invalid"
+    unknown_task_status: int = 404
+    unknown_task_code: str = "BRK.InvalidTaskId"  # invented code; message "Invalid task id."
+    # rest §2.4 / §10.4: whether the stop response echoes TaskKey; whether start includes TaskStatus.
+    stop_includes_task_key: bool = True
+    start_includes_task_status: bool = True
+    # rest §2.4: stopping a task that is not streaming. Not documented at all; the emulator
+    # answers with this error (set repeat_stop_idempotent=True to answer success instead).
+    repeat_stop_idempotent: bool = False
+    repeat_stop_status: int = 400
+    repeat_stop_code: str = "BRK.InvalidTaskStatus"  # invented; message "Task is not ongoing."
+    # rest §2 query "type"/"operation" and bodies that are not JSON objects; no documented code.
+    invalid_parameter_code: str = "InvalidParameter"
+    # rest §6.4 step 6: x-acs-action that does not match the route; no documented code.
+    action_mismatch_status: int = 400
+    action_mismatch_code: str = "InvalidAction.Mismatch"
+    # rest §3: presigned result links live 30 days; each GetTaskInfo returns fresh ones.
+    result_url_ttl_s: float = 30 * 24 * 3600.0
+    # rest §3: result links may be plain http in examples.
+    result_url_scheme: Literal["request", "http", "https"] = "request"
+    # rest §3: a FAILED task shows no Result (True would expose what was produced before failing).
+    failed_task_shows_results: bool = False
+    # rest §3 / §5.4: ErrorCode when post-processing raises without a code of its own.
+    postprocess_error_code: str = "TSC.PostProcessFailed"  # invented
+    # rest §2.4: time between post-processing finishing and COMPLETED (small so tests are quick).
+    postprocess_delay_s: float = 0.5
+    # rest §4.2 / §10.1: Translation file layout. "paragraphs" = Translation.Paragraphs[].Sentences[]
+    # for a single target; "per-language" = Translation.{<lang>: {Paragraphs: [...]}}.
+    translation_layout: Literal["paragraphs", "per-language"] = "paragraphs"
+    # rest §3: a realtime task never stopped is force-ended after 24 h; the resulting status is unknown.
+    max_record_s: float = 24 * 3600.0
+    # rest §2.2: languages valid only at 16 kHz (cn/en also accept 8 kHz).
+    languages_16k_only: frozenset[str] = frozenset({"ja", "yue", "ko", "multilingual"})
+
+    # ---- Realtime WebSocket (read by the WebSocket handler) ------------------------
+    # rt §2.3: Tingwu samples index the first sentence 0; NLS docs say 1.
+    sentence_index_base: int = 0
+    # rt §2.3 / §2.9: SentenceBegin is also emitted with OutputLevel 1 (final results only).
+    sentence_begin_at_level1: bool = True
+    # rt §2.5: fields present in NLS events but absent from Tingwu sample JSON.
+    emit_begin_time: bool = True
+    emit_confidence: bool = True
+    emit_speaker_id: bool = True
+    # rt §2.5: "stash_result" is never emitted: the recogniser finalises a sentence at a VAD
+    # endpoint, so no text of the next sentence has been heard yet (clients must not need it).
+    # rt §5.3: no data or command for this long -> TaskFailed 40000004 IDLE_TIMEOUT.
+    idle_timeout_s: float = 10.0
+    # rt §5.3: WebSocket ping frames do NOT reset the idle timer: uvicorn answers pings below
+    # the ASGI app, so only audio and commands count (the stricter reading; not switchable).
+    # rt §5.2: fastest accepted audio rate as a multiple of real time (None = accept any rate).
+    max_speed_factor: float | None = None
+    # rt §2.8: close code the server uses right after TaskFailed.
+    close_code_after_failure: int = 1000
+    # rt §5.4: a second connection to the same task after the first one closed.
+    allow_sequential_reconnect: bool = True
+    # rt §5.4: sentence times continue from where the previous connection ended.
+    time_continues_across_reconnect: bool = True
+    # rt §1.1 / §8: unknown mc token -> "http403" (refuse the upgrade) or "taskfailed" (accept,
+    # send TaskFailed 40000001 ACCESS_DENIED, close). A stopped task or a second concurrent
+    # stream is always refused with HTTP 403.
+    unknown_mc: Literal["http403", "taskfailed"] = "http403"
+
+    def with_(self, **changes: Any) -> ContractChoices:
+        """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+
+@dataclass
+class EmulatorConfig:
+    """Who may call the emulator and how it behaves.
+
+    ``keys`` maps AccessKey id -> secret; ``sts_tokens`` maps an STS AccessKey id ->
+    its security token (that key's secret is in ``keys`` too). ``url_signing_key``
+    signs result URLs and is random per instance. The repr shows key ids only.
+    """
+
+    app_key: str
+    keys: Mapping[str, str] = field(repr=False)
+    sts_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    choices: ContractChoices = field(default_factory=ContractChoices)
+    qps: Mapping[str, float] = field(default_factory=lambda: {"CreateTask": 20.0, "GetTaskInfo": 100.0})
+    verify_signatures: bool = True
+    url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    @classmethod
+    def generate(cls, *, with_sts: bool = False, **overrides: Any) -> EmulatorConfig:
+        """Make a config with fresh random AppKey and AccessKey (and STS key if asked).
+
+        Keys are generated at run time and never stored in source.
+        """
+        keys = {"LTAI" + _random_alnum(16): _random_alnum(30)}
+        tokens = {}
+        if with_sts:
+            sts_id = "STS." + _random_alnum(24)
+            keys[sts_id] = _random_alnum(40)
+            tokens[sts_id] = _random_alnum(64)
+        values: dict[str, Any] = {"app_key": _random_alnum(16), "keys": keys, "sts_tokens": tokens}
+        values.update(overrides)
+        return cls(**values)
+
+    def credentials(self, access_key_id: str | None = None) -> Any:
+        """Return ``tingwu_nb.config.Credentials`` for one configured key (default: the first).
+
+        An STS key comes with its security token.
+        """
+        from tingwu_nb.config import Credentials  # client-side type; imported lazily
+
+        key_id = access_key_id or next(k for k in self.keys if k not in self.sts_tokens)
+        return Credentials(
+            access_key_id=key_id,
+            access_key_secret=self.keys[key_id],
+            security_token=self.sts_tokens.get(key_id),
+            source="emulator",
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"EmulatorConfig(app_key={self.app_key!r}, key_ids={sorted(self.keys)!r}, "
+            f"sts_key_ids={sorted(self.sts_tokens)!r}, qps={dict(self.qps)!r}, "
+            f"verify_signatures={self.verify_signatures!r}, choices={self.choices!r})"
+        )

@@ -1,0 +1,294 @@
+"""The emulator's WebSocket join URL: the server role of the realtime protocol, driven for real.
+
+One :class:`StreamHandler` per connection. A receive loop feeds text and binary frames to
+:class:`tingwu_nb.protocol.ServerSession` (which validates commands and ids) and enforces
+the idle timeout; a worker decodes the task's stream format and runs the streaming
+recogniser in a thread, turning its output into SentenceBegin / TranscriptionResultChanged
+/ SentenceEnd events. Every choice the spec leaves open is read from
+:class:`~tingwu_nb.emulator.contract.ContractChoices`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .. import events as ev
+from ..protocol import ServerSession
+from .codecs import DecodeError, StreamDecoder
+from .contract import ContractChoices
+from .diarize import OnlineDiarizer
+from .recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from .store import TaskRecord, TaskStore
+
+__all__ = ["StreamHandler", "websocket_endpoint"]
+
+log = logging.getLogger("tingwu_nb.emulator")
+
+_STOP = object()
+IDLE_TEXT = "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time, the last directive is '{}'!"
+
+
+def _transcription_options(record: TaskRecord) -> dict[str, Any]:
+    return dict((record.parameters or {}).get("Transcription") or {})
+
+
+class StreamHandler:
+    """Serves one WebSocket connection for one task record."""
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        record: TaskRecord,
+        *,
+        engine: Any,
+        choices: ContractChoices,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ws = ws
+        self.record = record
+        self.engine = engine
+        self.choices = choices
+        self.clock = clock
+        self.session = ServerSession()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.send_lock = asyncio.Lock()
+        options = _transcription_options(record)
+        self.level = int(options.get("OutputLevel") or 1)
+        self.diarizer = (
+            OnlineDiarizer(sample_rate=record.sample_rate,
+                           speaker_count=(options.get("Diarization") or {}).get("SpeakerCount") or None)
+            if options.get("DiarizationEnabled") else None
+        )
+        # Sequential reconnects continue indexes (and optionally time) where the last stream stopped.
+        rate = record.sample_rate
+        self.time_offset_ms = (
+            int(len(record.pcm) / 2 / rate * 1000) if choices.time_continues_across_reconnect else 0
+        )
+        self.pcm_offset = len(record.pcm) // 2
+        self.index_offset = len(record.sentences)
+        self.recognizer: StreamingRecognizer | None = None
+        self.first_audio_at: float | None = None
+        self.audio_ms_received = 0
+
+    # --- the two loops ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Accept, serve until completion/failure/disconnect, then close."""
+        await self.ws.accept()
+        self.record.stream_active = True
+        worker = asyncio.create_task(self._work())
+        try:
+            await self._receive_loop(worker)
+        finally:
+            self.record.stream_active = False
+            if not worker.done():
+                worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+            await self._close()
+
+    async def _receive_loop(self, worker: asyncio.Task) -> None:
+        while not self.session.finished:
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout=self.choices.idle_timeout_s)
+            except asyncio.TimeoutError:
+                await self._fail(40000004, IDLE_TEXT.format(self.session.last_directive or "None"))
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                if await self._on_text(message["text"]):
+                    await worker  # Stop: drain every final, then TranscriptionCompleted
+                    await self._linger()
+                    return
+            elif message.get("bytes") is not None:
+                await self._on_audio(message["bytes"])
+
+    async def _on_text(self, text: str) -> bool:
+        commands = self.session.receive_text(text)
+        await self._flush()
+        stop = False
+        for command in commands:
+            if isinstance(command, ev.StartTranscription):
+                self._make_recognizer(command.payload)
+                self.session.started()
+                await self._flush()
+            elif isinstance(command, ev.StopTranscription):
+                self.queue.put_nowait(_STOP)
+                stop = True
+        return stop
+
+    async def _on_audio(self, data: bytes) -> None:
+        data = self.session.receive_audio(data)
+        await self._flush()
+        if data:
+            self.queue.put_nowait(data)
+
+    async def _work(self) -> None:
+        decoder = StreamDecoder(self.record.format, self.record.sample_rate)
+        while True:
+            items = [await self.queue.get()]
+            while not self.queue.empty():  # batch whatever arrived while we were busy
+                items.append(self.queue.get_nowait())
+            stop = _STOP in items
+            audio = [item for item in items if item is not _STOP]
+            try:
+                pcm = np.concatenate([decoder.feed(chunk) for chunk in audio]) if audio else None
+                if stop:
+                    tail = decoder.flush()
+                    pcm = tail if pcm is None else np.concatenate([pcm, tail])
+            except DecodeError as exc:
+                await self._fail(40270003, f"Realtime:DECODE_ERROR:{exc}")
+                return
+            if pcm is not None and len(pcm):
+                if await self._too_fast(len(pcm)):
+                    return
+                self.record.pcm.extend(pcm.astype("<i2").tobytes())
+                await self._emit(await asyncio.to_thread(self.recognizer.feed, pcm))
+            if stop:
+                await self._emit(await asyncio.to_thread(self.recognizer.finish))
+                self.session.complete()
+                await self._flush()
+                return
+
+    # --- recognition -> events ----------------------------------------------------------
+
+    def _make_recognizer(self, payload: Any) -> None:
+        silence = 800
+        if isinstance(payload, dict) and isinstance(payload.get("max_sentence_silence"), int):
+            silence = min(6000, max(200, payload["max_sentence_silence"]))
+        self.recognizer = StreamingRecognizer(
+            self.engine,
+            language=self.record.language,
+            sample_rate=self.record.sample_rate,
+            interim=self.level >= 2,
+            max_sentence_silence_ms=silence,
+        )
+
+    async def _emit(self, outputs: list) -> None:
+        for out in outputs:
+            index = self.choices.sentence_index_base + self.index_offset + out.index
+            if isinstance(out, SpeechStart):
+                if self.level >= 2 or self.choices.sentence_begin_at_level1:
+                    self.session.send(ev.SentenceBegin(index=index, time_ms=self._t(out.start_ms)))
+            elif isinstance(out, Interim):
+                if self.level >= 2:
+                    self.session.send(ev.TranscriptionResultChanged(
+                        index=index, time_ms=self._t(out.time_ms), result=out.text, words=self._shift(out.words)))
+            elif isinstance(out, Final):
+                self._final(out, index)
+        await self._flush()
+
+    def _final(self, out: Final, index: int) -> None:
+        speaker = self._speaker(out) if self.diarizer is not None else None
+        c = self.choices
+        event = ev.SentenceEnd(
+            index=index,
+            time_ms=self._t(out.end_ms),
+            result=out.text,
+            begin_time_ms=self._t(out.start_ms) if c.emit_begin_time else None,
+            confidence=round(out.confidence, 3) if c.emit_confidence else None,
+            words=self._shift(out.words),
+            speaker_id=speaker if c.emit_speaker_id else None,
+        )
+        self.session.send(event)
+        self.record.sentences.append({
+            "index": index,
+            "start_ms": self._t(out.start_ms),
+            "end_ms": self._t(out.end_ms),
+            "text": out.text,
+            "words": [(w.text, w.start_ms, w.end_ms) for w in event.words],
+            "speaker_id": speaker,
+            "confidence": out.confidence,
+        })
+
+    def _speaker(self, out: Final) -> str:
+        rate = self.record.sample_rate
+        start = self.pcm_offset + out.start_ms * rate // 1000
+        end = self.pcm_offset + out.end_ms * rate // 1000
+        segment = np.frombuffer(bytes(self.record.pcm[start * 2:end * 2]), dtype="<i2")
+        return self.diarizer.add(segment)
+
+    def _t(self, ms: int) -> int:
+        return int(ms) + self.time_offset_ms
+
+    def _shift(self, words: tuple) -> tuple:
+        return tuple(ev.Word(w.text, self._t(w.start_ms), self._t(w.end_ms)) for w in words)
+
+    # --- failure, pacing, closing -------------------------------------------------------
+
+    async def _too_fast(self, samples: int) -> bool:
+        limit = self.choices.max_speed_factor
+        now = self.clock()
+        if self.first_audio_at is None:
+            self.first_audio_at = now
+        self.audio_ms_received += samples * 1000 // self.record.sample_rate
+        if limit is None:
+            return False
+        allowed_ms = (now - self.first_audio_at) * 1000 * limit + 2000
+        if self.audio_ms_received <= allowed_ms:
+            return False
+        await self._fail(40000000, f"Gateway:CLIENT_ERROR:Audio is sent faster than {limit:g}x real time!")
+        return True
+
+    async def _fail(self, status: int, text: str) -> None:
+        if not self.session.finished:
+            self.session.fail(status, text)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self.send_lock:
+            for text in self.session.data_to_send():
+                try:
+                    await self.ws.send_text(text)
+                except (WebSocketDisconnect, RuntimeError):
+                    return
+
+    async def _linger(self) -> None:
+        """After TranscriptionCompleted the client closes; wait briefly for it."""
+        try:
+            await asyncio.wait_for(self._until_disconnect(), timeout=5.0)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _until_disconnect(self) -> None:
+        while (await self.ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+    async def _close(self) -> None:
+        try:
+            await self.ws.close(code=self.choices.close_code_after_failure)
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # already closed by the client
+
+
+async def websocket_endpoint(
+    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices
+) -> None:
+    """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403."""
+    record = store.by_token(ws.query_params.get("mc", ""))
+    usable = (
+        record is not None
+        and record.status == "ONGOING"
+        and record.phase == "streaming"
+        and not record.stream_active
+        and (choices.allow_sequential_reconnect or not record.sentences)
+    )
+    if not usable:
+        if record is None and choices.unknown_mc == "taskfailed":
+            await ws.accept()
+            session = ServerSession()
+            session.fail(40000001, "Gateway:ACCESS_DENIED:The meeting join token is invalid or expired!")
+            for text in session.data_to_send():
+                await ws.send_text(text)
+            await ws.close(code=choices.close_code_after_failure)
+            return
+        await ws.close(code=1008)  # before accept: uvicorn answers the upgrade with HTTP 403
+        return
+    await StreamHandler(ws, record, engine=engine, choices=choices).run()

@@ -1,0 +1,425 @@
+"""The emulator's REST side: CreateTask (realtime start/stop), GetTaskInfo, result files.
+
+Spec ``tingwu-rest-api.md`` §2-§6. Every API request goes through the same gate, in
+the cloud's order: ACS3 signature (§6.4) -> per-AccessKey QPS (§5.5) -> ``x-acs-action``
+cross-check (§6.4 step 6) -> body validation with ``BRK.*`` codes (§5.2). Result files
+are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3).
+UNCONFIRMED behaviour follows :class:`~tingwu_nb.emulator.contract.ContractChoices`.
+
+Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tingwu_nb.auth import NonceCache, verify
+from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.store import TaskRecord, TaskStore
+from tingwu_nb.errors import ServiceError, ThrottledError
+from tingwu_nb.ratelimit import TokenBucket
+
+__all__ = ["TASKS_PATH", "rest_routes"]
+
+TASKS_PATH = "/openapi/tingwu/v2/tasks"
+# rest §2.2 (SDK enum + docs); "auto" is offline-only, so refused here.
+LANGUAGES = frozenset({"cn", "en", "fspk", "ja", "yue", "ko", "multilingual"})
+HINT_LANGUAGES = frozenset({"cn", "en", "yue", "ja", "ko", "de", "fr", "ru"})
+TARGET_LANGUAGES = frozenset({"cn", "en", "ja", "ko", "de", "fr", "ru"})
+FORMATS = frozenset({"pcm", "opus", "aac", "speex", "mp3"})
+SAMPLE_RATES = (8000, 16000)
+THROTTLE_MESSAGE = "Request was denied due to user flow control."  # rest §5.3 (quoted by Tingwu docs)
+
+PostProcess = Callable[[TaskRecord], Awaitable[None]]
+WsUrlFor = Callable[[Request, TaskRecord], str]
+
+
+def _reject(code: str, message: str, status: int = 400) -> ServiceError:
+    return ServiceError(message, code=code, status_code=status)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def default_ws_url(request: Request, record: TaskRecord) -> str:
+    """``ws(s)://<host:port>/api/ws/v1?mc=<join token>`` for the host the client called."""
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return f"{scheme}://{request.headers.get('host', request.url.netloc)}/api/ws/v1?mc={record.join_token}"
+
+
+class _Validator:
+    """Body checks of a realtime start request, on the raw wire dict (rest §2.2-§2.3, §5.2)."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.choices = config.choices
+
+    def _obj(self, parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = parent.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise _reject(self.choices.invalid_parameter_code, f"{path} must be a JSON object.")
+        return value
+
+    def app_key(self, body: Mapping[str, Any]) -> None:
+        if not hmac.compare_digest(str(body.get("AppKey", "")).encode(), self.config.app_key.encode()):
+            raise _reject("BRK.InvalidAppKey", "Invalid app key.")
+
+    def start(self, body: Mapping[str, Any]) -> None:
+        inp = self._obj(body, "Input", "Input")
+        if "TaskId" in inp:
+            raise _reject(self.choices.invalid_parameter_code, "Input.TaskId must not be sent when creating a task.")
+        lang = inp.get("SourceLanguage")
+        if lang not in LANGUAGES:
+            raise _reject("BRK.InvalidLanguage", "Invalid language.")
+        hints = inp.get("LanguageHints")
+        if hints is not None and (not isinstance(hints, list) or not set(hints) <= HINT_LANGUAGES):
+            raise _reject("BRK.InvalidLanguage", "Invalid language.")
+        if inp.get("Format") not in FORMATS:
+            raise _reject("BRK.InvalidAudioFormat", "Invalid audio format.")
+        rate = inp.get("SampleRate")
+        if not _is_int(rate) or rate not in SAMPLE_RATES or (rate != 16000 and lang in self.choices.languages_16k_only):
+            raise _reject("BRK.InvalidAudioSampleRate", "Invalid audio sample rate.")
+        self.parameters(self._obj(body, "Parameters", "Parameters"))
+
+    def parameters(self, params: Mapping[str, Any]) -> None:
+        transcription = self._obj(params, "Transcription", "Parameters.Transcription")
+        count = self._obj(transcription, "Diarization", "Parameters.Transcription.Diarization").get("SpeakerCount")
+        if count is not None and (not _is_int(count) or not 0 <= count <= 100):
+            raise _reject("BRK.InvalidRoleSplitNum", "Invalid roleSplitNum.")
+        translation = self._obj(params, "Translation", "Parameters.Translation")
+        for section in (transcription, translation):
+            for key in ("OutputLevel", "AdditionalStreamOutputLevel"):
+                if section.get(key) not in (None, 1, 2):
+                    raise _reject("BRK.InvalidOutputEnabledSetting", "Invalid output enabled setting.")
+        if params.get("TranslationEnabled"):
+            targets = translation.get("TargetLanguages")
+            if not isinstance(targets, list) or not targets or not set(targets) <= TARGET_LANGUAGES:
+                raise _reject("BRK.InvalidLanguage", "Invalid language.")
+        audio = self._obj(params, "Transcoding", "Parameters.Transcoding").get("TargetAudioFormat")
+        if audio not in (None, "mp3"):
+            raise _reject("BRK.InvalidAudioFormat", "Invalid audio format.")
+        if params.get("CustomPromptEnabled"):
+            self._custom_prompt(self._obj(params, "CustomPrompt", "Parameters.CustomPrompt").get("Contents"))
+
+    def _custom_prompt(self, contents: Any) -> None:
+        ok = isinstance(contents, list) and 1 <= len(contents) <= 3  # rest §2.3.8
+        ok = ok and all(
+            isinstance(c, Mapping) and c.get("Name") and "{Transcription}" in str(c.get("Prompt", "")) for c in contents
+        )
+        if not ok:
+            raise _reject(
+                self.choices.invalid_parameter_code,
+                "Parameters.CustomPrompt.Contents needs 1-3 items with Name and a Prompt containing {Transcription}.",
+            )
+
+
+class _RestApi:
+    """Request handlers; one instance per app, holding nonces, buckets and background tasks."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        config: EmulatorConfig,
+        postprocess: PostProcess,
+        clock: Callable[[], float],
+        ws_url_for: WsUrlFor | None,
+        sleep: Callable[[float], Awaitable[object]],
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.choices = config.choices
+        self.validate = _Validator(config)
+        self._postprocess = postprocess
+        self._clock = clock
+        self._ws_url_for = ws_url_for or default_ws_url
+        self._sleep = sleep
+        self._nonces = NonceCache(clock=clock)
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- common gate -----------------------------------------------------------
+
+    def _request_id(self) -> str:
+        rid = uuid.uuid4()
+        style = self.choices.request_id_style
+        return rid.hex if style == "hex32" else str(rid).upper() if style == "uuid-upper" else str(rid)
+
+    def _authenticate(self, request: Request, body: bytes, action: str) -> str:
+        headers = request.headers
+        if self.config.verify_signatures:
+            raw_path = request.scope.get("raw_path") or quote(request.url.path).encode()
+            key_id = verify(
+                method=request.method,
+                path=raw_path.decode("latin-1"),
+                query=request.scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=body,
+                secret_for=self.config.keys.get,
+                now=self._clock(),
+                nonces=self._nonces,
+                expected_token_for=self.config.sts_tokens.get,
+            )
+        else:
+            found = re.search(r"Credential=([^,\s]+)", headers.get("authorization", ""))
+            key_id = found.group(1) if found else "anonymous"
+        self._throttle(key_id, action)
+        if headers.get("x-acs-action") != action:
+            raise _reject(
+                self.choices.action_mismatch_code,
+                f"x-acs-action {headers.get('x-acs-action')!r} does not match this API ({action}).",
+                self.choices.action_mismatch_status,
+            )
+        return key_id
+
+    def _throttle(self, key_id: str, action: str) -> None:
+        rate = self.config.qps.get(action)
+        if not rate:
+            return
+        now = self._clock()
+        bucket = self._buckets.setdefault((key_id, action), TokenBucket(rate, now=now))
+        if not bucket.try_acquire(now):
+            raise ThrottledError(
+                THROTTLE_MESSAGE,
+                retry_after=self.choices.throttle_retry_after_s,
+                code="Throttling.User",
+                status_code=self.choices.throttle_status,
+            )
+
+    def _error(self, request: Request, exc: ServiceError, rid: str) -> JSONResponse:
+        host = request.headers.get("host", request.url.netloc)
+        body: dict[str, Any] = {"RequestId": rid, "Code": exc.code, "Message": exc.message}
+        if self.choices.error_body_extras:
+            body["HostId"] = host
+            body["Recommend"] = f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=tingwu&requestId={rid}"
+        headers = {"x-acs-request-id": rid}
+        if isinstance(exc, ThrottledError) and exc.retry_after:
+            headers["x-acs-retry-after"] = f"{exc.retry_after:g}"
+        return JSONResponse(body, status_code=exc.status_code or 400, headers=headers)
+
+    def _ok(self, data: Mapping[str, Any], rid: str) -> JSONResponse:
+        body = {"Code": "0", "Message": self.choices.success_message, "RequestId": rid, "Data": dict(data)}
+        return JSONResponse(body, headers={"x-acs-request-id": rid})
+
+    def _json_object(self, raw: bytes) -> dict[str, Any]:
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _reject(self.choices.invalid_parameter_code, "The request body must be a JSON object.")
+        return body
+
+    # -- CreateTask ------------------------------------------------------------
+
+    async def create_task(self, request: Request) -> Response:
+        rid = self._request_id()
+        try:
+            raw = await request.body()
+            key_id = self._authenticate(request, raw, "CreateTask")
+            kind, operation = request.query_params.get("type"), request.query_params.get("operation", "start")
+            if kind != "realtime" or operation not in ("start", "stop"):
+                raise _reject(
+                    self.choices.invalid_parameter_code,
+                    f"Unsupported task type/operation: {kind!r}/{operation!r} (the emulator serves type=realtime).",
+                )
+            body = self._json_object(raw)
+            self.validate.app_key(body)
+            data = self._start(request, body, key_id) if operation == "start" else self._stop(body)
+            return self._ok(data, rid)
+        except ServiceError as exc:
+            return self._error(request, exc, rid)
+
+    def _start(self, request: Request, body: dict[str, Any], key_id: str) -> dict[str, Any]:
+        self.validate.start(body)
+        record = self.store.create(app_key=self.config.app_key, access_key_id=key_id, request=body, now=self._clock())
+        data: dict[str, Any] = {"TaskId": record.task_id}
+        if record.task_key is not None:
+            data["TaskKey"] = record.task_key
+        data["MeetingJoinUrl"] = self._ws_url_for(request, record)
+        if self.choices.start_includes_task_status:
+            data["TaskStatus"] = record.status
+        return data
+
+    def _stop(self, body: dict[str, Any]) -> dict[str, Any]:
+        inp = body.get("Input")
+        task_id = inp.get("TaskId") if isinstance(inp, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise _reject(self.choices.invalid_parameter_code, "Input.TaskId is required to stop a task.")
+        record = self.store.get(task_id)
+        if record is None or record.app_key != body.get("AppKey"):
+            raise _reject(self.choices.unknown_task_code, "Invalid task id.")
+        if record.status != "ONGOING" or record.phase != "streaming":
+            if not self.choices.repeat_stop_idempotent:
+                raise _reject(self.choices.repeat_stop_code, "Task is not ongoing.", self.choices.repeat_stop_status)
+        else:
+            record.phase = "postprocessing"
+            record.stopped_at = self._clock()
+            task = asyncio.get_running_loop().create_task(self._finish(record))
+            record.postprocess_task = task
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        data: dict[str, Any] = {"TaskId": record.task_id}
+        if self.choices.stop_includes_task_key and record.task_key is not None:
+            data["TaskKey"] = record.task_key
+        data["TaskStatus"] = record.status
+        return data
+
+    async def _finish(self, record: TaskRecord) -> None:
+        """Run post-processing, then mark the task COMPLETED (or FAILED with the error)."""
+        try:
+            await self._postprocess(record)
+            if self.choices.postprocess_delay_s > 0:
+                await self._sleep(self.choices.postprocess_delay_s)
+        except asyncio.CancelledError:
+            record.status, record.error_code, record.error_message = "FAILED", "TSC.Cancelled", "Emulator shut down."
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a FAILED task, as in the cloud
+            record.status = "FAILED"
+            record.error_code = str(getattr(exc, "code", None) or self.choices.postprocess_error_code)
+            record.error_message = str(exc) or type(exc).__name__
+        else:
+            record.status = "COMPLETED"
+        finally:
+            record.phase = "done"
+            record.completed_at = self._clock()
+
+    # -- GetTaskInfo -----------------------------------------------------------
+
+    async def get_task(self, request: Request) -> Response:
+        rid = self._request_id()
+        try:
+            self._authenticate(request, await request.body(), "GetTaskInfo")
+            task_id = request.path_params["task_id"]
+            record = self.store.get(task_id)
+            if record is None:
+                if self.choices.unknown_task != "invalid":
+                    raise _reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
+                return self._ok({"TaskId": task_id, "TaskStatus": "INVALID"}, rid)
+            return self._ok(self._task_data(request, record), rid)
+        except ServiceError as exc:
+            return self._error(request, exc, rid)
+
+    def _task_data(self, request: Request, record: TaskRecord) -> dict[str, Any]:
+        data: dict[str, Any] = {"TaskId": record.task_id}
+        if record.task_key is not None:
+            data["TaskKey"] = record.task_key
+        data["TaskStatus"] = record.status
+        if record.status == "FAILED":
+            data["ErrorCode"], data["ErrorMessage"] = record.error_code, record.error_message
+            if not self.choices.failed_task_shows_results:
+                return data
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self._clock()))
+        tid = record.task_id
+        if record.output_mp3 and record.output_mp3 in record.files:
+            data["OutputMp3Path"] = self._result_url(request, tid, f"{tid}_{stamp}.mp3")
+        result = {kind: self._result_url(request, tid, f"{tid}_{kind}_{stamp}.json") for kind in list(record.results)}
+        if result:
+            data["Result"] = result
+        return data
+
+    # -- result files (presigned-URL imitation) ------------------------------------
+
+    def _url_signature(self, path: str, expires: int) -> str:
+        message = f"GET\n{path}\n{expires}".encode()
+        return hmac.new(self.config.url_signing_key, message, hashlib.sha256).hexdigest()
+
+    def _result_url(self, request: Request, task_id: str, name: str) -> str:
+        scheme = request.url.scheme if self.choices.result_url_scheme == "request" else self.choices.result_url_scheme
+        expires = int(self._clock() + self.choices.result_url_ttl_s)
+        path = f"/results/{task_id}/{name}"
+        host = request.headers.get("host", request.url.netloc)
+        return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
+
+    def _oss_error(self, request: Request, status: int, code: str, message: str, rid: str) -> Response:
+        host = escape(request.headers.get("host", request.url.netloc))
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
+            f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
+            f"  <RequestId>{rid}</RequestId>\n  <HostId>{host}</HostId>\n</Error>\n"
+        )
+        return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
+
+    async def result_file(self, request: Request) -> Response:
+        rid = self._request_id()
+        path = request.url.path
+        expires = request.query_params.get("Expires", "")
+        signature = request.query_params.get("Signature", "")
+        if not expires.isdigit() or not signature:
+            return self._oss_error(request, 403, "AccessDenied", "Anonymous access is forbidden for this operation.", rid)
+        if not hmac.compare_digest(self._url_signature(path, int(expires)), signature):
+            return self._oss_error(
+                request,
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                rid,
+            )
+        if self._clock() > int(expires):
+            return self._oss_error(request, 403, "AccessDenied", "Request has expired.", rid)
+        found = self._lookup_file(request.path_params["task_id"], request.path_params["name"])
+        if found is None:
+            return self._oss_error(request, 404, "NoSuchKey", "The specified key does not exist.", rid)
+        content, media_type = found
+        return Response(content, media_type=media_type, headers={"x-oss-request-id": rid})
+
+    def _lookup_file(self, task_id: str, name: str) -> tuple[bytes, str] | None:
+        record = self.store.get(task_id)
+        if record is None:
+            return None
+        tid = re.escape(task_id)
+        match = re.fullmatch(rf"{tid}_(?P<kind>[A-Za-z]+)_\d{{14}}\.json", name)
+        if match and match["kind"] in record.results:
+            doc = json.dumps(record.results[match["kind"]], ensure_ascii=False).encode("utf-8")
+            return doc, "application/json"
+        if re.fullmatch(rf"{tid}_\d{{14}}\.mp3", name) and record.output_mp3 in record.files:
+            return record.files[record.output_mp3], "audio/mpeg"
+        return None
+
+
+def rest_routes(
+    store: TaskStore,
+    config: EmulatorConfig,
+    *,
+    postprocess: PostProcess,
+    clock: Callable[[], float] = time.time,
+    ws_url_for: WsUrlFor | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> list[BaseRoute]:
+    """Build the REST routes of the emulator.
+
+    Args:
+        store: shared task records (the WebSocket handler finds tasks by join token there).
+        postprocess: awaited in the background after stop; it fills ``record.results`` /
+            ``record.files`` progressively. When it returns, the task becomes COMPLETED
+            after ``choices.postprocess_delay_s``; when it raises, FAILED.
+        clock: epoch seconds, for signatures' date skew, QPS buckets and URL expiry.
+        ws_url_for: builds ``MeetingJoinUrl`` (default ``ws://<host>/api/ws/v1?mc=<token>``).
+        sleep: used for the post-processing delay.
+
+    Returns:
+        Routes for ``PUT /openapi/tingwu/v2/tasks``, ``GET /openapi/tingwu/v2/tasks/{TaskId}``
+        and ``GET /results/{TaskId}/{file}``; add them to a Starlette app.
+    """
+    api = _RestApi(store, config, postprocess, clock, ws_url_for, sleep)
+    return [
+        Route(TASKS_PATH, api.create_task, methods=["PUT"]),
+        Route(TASKS_PATH + "/{task_id}", api.get_task, methods=["GET"]),
+        Route("/results/{task_id}/{name}", api.result_file, methods=["GET"]),
+    ]

@@ -1,0 +1,413 @@
+"""Async client for Tingwu's task API: CreateTask (realtime start/stop) and GetTaskInfo.
+
+Spec ``tingwu-rest-api.md`` §2 (CreateTask), §3 (GetTaskInfo), §5 (errors, QPS).
+Every call is signed with :class:`~tingwu_nb.auth.AcsAuth`, paced by a client-side
+:class:`~tingwu_nb.ratelimit.RateLimiter`, and retried per
+:class:`~tingwu_nb.ratelimit.RetryPolicy` on throttling, HTTP 5xx and network errors.
+
+```python
+async with TingwuClient(endpoint=url, app_key=key, credentials=creds) as client:
+    task = await client.create_realtime_task(request)   # stream audio to task.meeting_join_url
+    await client.stop_realtime_task(task.task_id)
+    final = await client.wait_for_task(task.task_id)    # COMPLETED or FAILED, caller decides
+    doc = await client.fetch_json(final.result_urls["Transcription"])
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from tingwu_nb.auth import AcsAuth, canonical_query
+from tingwu_nb.config import Credentials, redact_url
+from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
+from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
+
+__all__ = ["TASKS_PATH", "TaskInfo", "TingwuClient"]
+
+TASKS_PATH = "/openapi/tingwu/v2/tasks"
+_T = TypeVar("_T")
+# httpx errors worth another attempt; anything else (bad URL, proxy config) is not.
+_RETRYABLE_NETWORK = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+
+
+def _pick(data: Mapping[str, Any], name: str) -> Any:
+    """Read a PascalCase key, tolerating the camelCase spelling (§0 tolerance rule)."""
+    if name in data:
+        return data[name]
+    return data.get(name[:1].lower() + name[1:])
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What CreateTask or GetTaskInfo said about one task.
+
+    URL fields are capabilities (``mc`` join token, presigned result links); the
+    repr redacts them. ``raw`` keeps the whole response body for fields not
+    modelled here.
+    """
+
+    task_id: str
+    status: str | None = None
+    task_key: str | None = None
+    meeting_join_url: str | None = field(default=None, repr=False)
+    result_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
+    output_mp3_path: str | None = field(default=None, repr=False)
+    error_code: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_response(cls, body: Mapping[str, Any], *, task_id: str | None = None) -> TaskInfo:
+        """Build from a response body; unknown keys are kept in ``raw`` and ignored.
+
+        Args:
+            task_id: fallback when ``Data.TaskId`` is absent (e.g. a terse stop response).
+        """
+        data = _pick(body, "Data")
+        data = data if isinstance(data, Mapping) else {}
+        result = _pick(data, "Result")
+        urls = {str(k): v for k, v in result.items() if isinstance(v, str)} if isinstance(result, Mapping) else {}
+        return cls(
+            task_id=str(_pick(data, "TaskId") or task_id or ""),
+            status=_str_or_none(_pick(data, "TaskStatus")),
+            task_key=_str_or_none(_pick(data, "TaskKey")),
+            meeting_join_url=_str_or_none(_pick(data, "MeetingJoinUrl")),
+            result_urls=urls,
+            output_mp3_path=_str_or_none(_pick(data, "OutputMp3Path")),
+            error_code=_str_or_none(_pick(data, "ErrorCode")),
+            error_message=_str_or_none(_pick(data, "ErrorMessage")),
+            request_id=_str_or_none(_pick(body, "RequestId")),
+            raw=dict(body),
+        )
+
+    @property
+    def done(self) -> bool:
+        """True once the task left ``ONGOING`` (COMPLETED, FAILED or INVALID)."""
+        return self.status != "ONGOING"
+
+    def __repr__(self) -> str:
+        parts = [f"task_id={self.task_id!r}", f"status={self.status!r}"]
+        if self.task_key is not None:
+            parts.append(f"task_key={self.task_key!r}")
+        if self.meeting_join_url:
+            parts.append(f"meeting_join_url={redact_url(self.meeting_join_url)!r}")
+        if self.result_urls:
+            parts.append(f"result_urls={ {k: redact_url(v) for k, v in self.result_urls.items()} !r}")
+        if self.output_mp3_path:
+            parts.append(f"output_mp3_path={redact_url(self.output_mp3_path)!r}")
+        for name in ("error_code", "error_message", "request_id"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)!r}")
+        return f"TaskInfo({', '.join(parts)})"
+
+
+def _json_body(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        value = float(response.headers.get("x-acs-retry-after", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _error_from(response: httpx.Response, body: Mapping[str, Any] | None) -> ServiceError:
+    """Turn an error response into ServiceError / ThrottledError (§5.1, §5.3)."""
+    if body is None and "<Error>" in response.text:  # OSS answers with XML: <Error><Code>...
+        body = {k: html.unescape(v) for k, v in re.findall(r"<(Code|Message|RequestId)>([^<]*)</\1>", response.text)}
+    body = body or {}
+    code = _str_or_none(_pick(body, "Code"))
+    message = _pick(body, "Message") or response.text[:200].strip() or response.reason_phrase or "error"
+    request_id = (
+        _pick(body, "RequestId")
+        or response.headers.get("x-acs-request-id")
+        or response.headers.get("x-oss-request-id")
+    )
+    kw = {"code": code, "status_code": response.status_code, "request_id": _str_or_none(request_id)}
+    if response.status_code == 429 or (code or "").startswith("Throttling"):
+        return ThrottledError(str(message), retry_after=_retry_after(response), **kw)
+    return ServiceError(str(message), **kw)
+
+
+def _api_result(response: httpx.Response) -> dict[str, Any]:
+    body = _json_body(response)
+    if response.status_code >= 400:
+        raise _error_from(response, body)
+    if body is None:
+        raise ServiceError("response body is not a JSON object", status_code=response.status_code)
+    code = _pick(body, "Code")
+    if code is not None and str(code) != "0":  # HTTP 200 with a business error code
+        raise _error_from(response, body)
+    return body
+
+
+def _download_result(response: httpx.Response) -> bytes:
+    if response.status_code >= 400:
+        raise _error_from(response, _json_body(response))
+    return response.content
+
+
+def _encode_body(body: Mapping[str, Any]) -> bytes:
+    # Compact, sorted keys: what the official SDK sends (§2.5).
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+class TingwuClient:
+    """Async Tingwu task client (one ``httpx.AsyncClient`` underneath).
+
+    Args:
+        endpoint: ``https://tingwu.cn-beijing.aliyuncs.com`` or an emulator's
+            ``http://127.0.0.1:PORT``.
+        app_key: the project AppKey, added to every CreateTask body.
+        transport: an ``httpx`` transport (e.g. the emulator's ASGI/Mock transport).
+        limiter: client-side pacing; default CreateTask 20/s, GetTaskInfo 100/s.
+        sleep / clock: seams for backoff, pacing and ``wait_for_task`` deadlines.
+        wall_clock / nonce: seams for the signature's ``x-acs-date`` and nonce.
+        on_request: receives one redacted record per HTTP attempt (``action``,
+            ``attempt``, ``method``, ``status``, ``request_id``, ``elapsed_s``, ``error``).
+
+    Close it with ``await client.aclose()`` or use ``async with``.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        app_key: str,
+        credentials: Credentials,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, safe to share
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
+        on_request: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        if "://" not in endpoint:
+            endpoint = f"https://{endpoint}"
+        self.endpoint = endpoint.rstrip("/")
+        self.app_key = app_key
+        self.credentials = credentials
+        self.retry = retry
+        self._limiter = limiter if limiter is not None else RateLimiter(clock=clock, sleep=sleep)
+        self._sleep = sleep
+        self._clock = clock
+        self._on_request = on_request
+        self._http = httpx.AsyncClient(
+            base_url=self.endpoint,
+            auth=AcsAuth(credentials, clock=wall_clock, nonce=nonce),
+            transport=transport,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"TingwuClient(endpoint={redact_url(self.endpoint)!r}, app_key={self.app_key!r}, "
+            f"credentials={self.credentials!r})"
+        )
+
+    async def __aenter__(self) -> TingwuClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool; the client cannot be used afterwards."""
+        await self._http.aclose()
+
+    # -- API calls ---------------------------------------------------------------
+
+    async def create_realtime_task(self, request: Any) -> TaskInfo:
+        """Start a realtime recording (``PUT /openapi/tingwu/v2/tasks?type=realtime``).
+
+        Args:
+            request: an object with ``to_wire(app_key)`` (e.g. ``params.RealtimeTaskRequest``)
+                or a wire dict (``AppKey`` added if absent).
+
+        Returns:
+            TaskInfo with ``task_id`` and ``meeting_join_url``; stream audio there next,
+            then call :meth:`stop_realtime_task`.
+        """
+        if hasattr(request, "to_wire"):
+            body = request.to_wire(app_key=self.app_key)
+        else:
+            body = dict(request)
+            body.setdefault("AppKey", self.app_key)
+        response = await self._call("CreateTask", "PUT", TASKS_PATH, query={"type": "realtime"}, body=body)
+        info = TaskInfo.from_response(response)
+        if not info.task_id:
+            raise ServiceError("CreateTask response has no Data.TaskId", request_id=info.request_id)
+        return info
+
+    async def stop_realtime_task(self, task_id: str) -> TaskInfo:
+        """End a realtime recording (``?type=realtime&operation=stop``).
+
+        Returns:
+            TaskInfo, normally still ``ONGOING`` while post-processing runs; poll with
+            :meth:`wait_for_task` next.
+        """
+        body = {"AppKey": self.app_key, "Input": {"TaskId": task_id}}
+        query = {"type": "realtime", "operation": "stop"}
+        response = await self._call("CreateTask", "PUT", TASKS_PATH, query=query, body=body)
+        return TaskInfo.from_response(response, task_id=task_id)
+
+    async def get_task_info(self, task_id: str) -> TaskInfo:
+        """Read a task's status and result URLs (``GET /openapi/tingwu/v2/tasks/{TaskId}``)."""
+        path = f"{TASKS_PATH}/{quote(task_id, safe='')}"
+        response = await self._call("GetTaskInfo", "GET", path)
+        return TaskInfo.from_response(response, task_id=task_id)
+
+    async def wait_for_task(
+        self,
+        task_id: str,
+        *,
+        poll_interval_s: float = 2.0,
+        timeout_s: float = 900.0,
+        on_update: Callable[[TaskInfo], None] | None = None,
+    ) -> TaskInfo:
+        """Poll GetTaskInfo until the task is no longer ``ONGOING``.
+
+        Args:
+            on_update: called with every polled TaskInfo (results appear progressively).
+
+        Returns:
+            The final TaskInfo; a ``FAILED`` task is returned, not raised.
+
+        Raises:
+            TingwuTimeoutError: still ONGOING after ``timeout_s``.
+        """
+        deadline = self._clock() + timeout_s
+        while True:
+            info = await self.get_task_info(task_id)
+            if on_update is not None:
+                on_update(info)
+            if info.done:
+                return info
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise TingwuTimeoutError(f"task {task_id} to finish", timeout_s)
+            await self._sleep(min(poll_interval_s, remaining))
+
+    async def fetch_bytes(self, url: str) -> bytes:
+        """Download a result file (presigned URL, no signing); retried on 5xx/network errors."""
+        return await self._with_retries("Download", "GET", lambda: self._http.get(url, auth=None), _download_result)
+
+    async def fetch_json(self, url: str) -> dict[str, Any]:
+        """Download and decode a JSON result file (see :meth:`fetch_bytes`)."""
+        data = await self.fetch_bytes(url)
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            raise ServiceError(f"result file is not valid JSON: {exc}") from exc
+
+    # -- plumbing ----------------------------------------------------------------
+
+    async def _call(
+        self,
+        action: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        url = f"{path}?{canonical_query(query)}" if query else path
+        content = _encode_body(body) if body is not None else b""
+        headers = {"x-acs-action": action, "accept": "application/json"}
+        if body is not None:
+            headers["content-type"] = "application/json; charset=utf-8"
+
+        async def send() -> httpx.Response:
+            await self._limiter.acquire(action)
+            return await self._http.request(method, url, content=content, headers=headers)
+
+        return await self._with_retries(action, method, send, _api_result)
+
+    def _retryable(self, exc: ServiceError) -> bool:
+        return isinstance(exc, ThrottledError) or exc.status_code in self.retry.retry_on_status
+
+    async def _with_retries(
+        self,
+        action: str,
+        method: str,
+        send: Callable[[], Awaitable[httpx.Response]],
+        check: Callable[[httpx.Response], _T],
+    ) -> _T:
+        attempts = max(1, self.retry.max_attempts)
+        for attempt in range(1, attempts + 1):
+            started = self._clock()
+            try:
+                response = await send()
+            except _RETRYABLE_NETWORK as exc:
+                self._record(action, method, attempt, started, None, None, type(exc).__name__)
+                if attempt == attempts:
+                    raise TransportError(f"{action} failed after {attempt} attempt(s): {type(exc).__name__}") from exc
+                await self._sleep(self.retry.delay_for(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                self._record(action, method, attempt, started, None, None, type(exc).__name__)
+                raise TransportError(f"{action} failed: {type(exc).__name__}") from exc
+            try:
+                result = check(response)
+            except ServiceError as exc:
+                self._record(action, method, attempt, started, response.status_code, exc.request_id, exc.code)
+                if attempt == attempts or not self._retryable(exc):
+                    raise
+                await self._sleep(self.retry.delay_for(attempt, getattr(exc, "retry_after", None)))
+                continue
+            request_id = response.headers.get("x-acs-request-id") or response.headers.get("x-oss-request-id")
+            if request_id is None and isinstance(result, dict):
+                request_id = _str_or_none(_pick(result, "RequestId"))
+            self._record(action, method, attempt, started, response.status_code, request_id, None)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(
+        self,
+        action: str,
+        method: str,
+        attempt: int,
+        started: float,
+        status: int | None,
+        request_id: str | None,
+        error: str | None,
+    ) -> None:
+        if self._on_request is None:
+            return
+        self._on_request(
+            {
+                "action": action,
+                "method": method,
+                "attempt": attempt,
+                "status": status,
+                "request_id": request_id,
+                "elapsed_s": self._clock() - started,
+                "error": error,
+            }
+        )
