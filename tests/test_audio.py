@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def aligned(source: np.ndarray, decoded: np.ndarray, max_lag: int) -> tuple[floa
     return best[0], best[1], snr
 
 
+def spectral_similarity(source: np.ndarray, decoded: np.ndarray, sample_rate: int) -> float:
+    """Correlation of the two signals' dB spectrograms (32 ms frames, 50 dB range): robust to phase."""
+    n = int(0.032 * sample_rate)
+    window = np.hanning(n)
+
+    def db(x: np.ndarray) -> np.ndarray:
+        frames = np.lib.stride_tricks.sliding_window_view(x.astype(float), n)[:: n // 2] * window
+        power = 10 * np.log10(np.abs(np.fft.rfft(frames, axis=1)) ** 2 + 1e-3)
+        return np.maximum(power, power.max() - 50)
+
+    m = min(source.size, decoded.size)
+    return float(np.corrcoef(db(source[:m]).ravel(), db(decoded[:m]).ravel())[0, 1])
+
+
 def espeak_pcm(directory: Path, sample_rate: int) -> np.ndarray:
     """English speech from espeak-ng, loaded with load_pcm; skips the test if espeak-ng is missing."""
     if shutil.which("espeak-ng") is None:
@@ -66,7 +81,9 @@ def espeak_pcm(directory: Path, sample_rate: int) -> np.ndarray:
     return load_pcm(wav, sample_rate=sample_rate)
 
 
-def write_audio(path: Path, pcm: np.ndarray, rate: int, fmt: str, codec: str, sample_fmt: str, **opts) -> Path:
+def write_audio(
+    path: Path, pcm: np.ndarray, rate: int, fmt: str, codec: str, sample_fmt: str, **opts
+) -> Path:
     """Write float samples in [-1, 1] shaped (channels, n) with PyAV."""
     layout = "mono" if pcm.shape[0] == 1 else "stereo"
     with av.open(str(path), "w", format=fmt) as out:
@@ -78,7 +95,9 @@ def write_audio(path: Path, pcm: np.ndarray, rate: int, fmt: str, codec: str, sa
         else:
             data = pcm.astype(np.float32)
         packed = not sample_fmt.endswith("p")
-        frame = av.AudioFrame.from_ndarray(data.T.reshape(1, -1) if packed else data, format=sample_fmt, layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            data.T.reshape(1, -1) if packed else data, format=sample_fmt, layout=layout
+        )
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             out.mux(packet)
@@ -92,11 +111,6 @@ def tone(rate: int, seconds: float, freqs: tuple[float, ...]) -> np.ndarray:
     return np.stack([0.5 * np.sin(2 * np.pi * f * t) for f in freqs])
 
 
-def peak_hz(pcm: np.ndarray, rate: int) -> float:
-    spectrum = np.abs(np.fft.rfft(pcm.astype(float) * np.hanning(pcm.size)))
-    return float(np.argmax(spectrum) * rate / pcm.size)
-
-
 # ---------------------------------------------------------------- probe / load_pcm
 
 # (name, suffix, rate, channels, writer) ; writer(path, samples) -> path ; tolerance in seconds
@@ -104,11 +118,30 @@ CONTAINERS = {
     "wav-s16": (".wav", 16000, 1, lambda p, x: write_audio(p, x, 16000, "wav", "pcm_s16le", "s16"), 0.001),
     "wav-s24": (".wav", 48000, 1, lambda p, x: write_audio(p, x, 48000, "wav", "pcm_s24le", "s32"), 0.001),
     "wav-f32": (".wav", 22050, 1, lambda p, x: write_audio(p, x, 22050, "wav", "pcm_f32le", "flt"), 0.001),
-    "wav-stereo-44k": (".wav", 44100, 2, lambda p, x: write_audio(p, x, 44100, "wav", "pcm_s16le", "s16"), 0.001),
+    "wav-stereo-44k": (
+        ".wav",
+        44100,
+        2,
+        lambda p, x: write_audio(p, x, 44100, "wav", "pcm_s16le", "s16"),
+        0.001,
+    ),
     "flac": (".flac", 44100, 2, lambda p, x: write_audio(p, x, 44100, "flac", "flac", "s16"), 0.001),
-    "mp3": (".mp3", 44100, 2, lambda p, x: write_audio(p, x, 44100, "mp3", "libmp3lame", "fltp"), 1152 / 44100),
-    "m4a": (".m4a", 44100, 2, lambda p, x: write_audio(p, x, 44100, "ipod", "aac", "fltp"), 1024 / 44100),
-    "ogg-opus": (".opus", 48000, 1, lambda p, x: write_audio(p, x, 48000, "ogg", "libopus", "s16"), 960 / 48000),
+    "mp3": (
+        ".mp3",
+        44100,
+        2,
+        lambda p, x: write_audio(p, x, 44100, "mp3", "libmp3lame", "fltp"),
+        1152 / 44100,
+    ),
+    # PyAV writes no edit list, so the AAC priming and padding stay in the decoded m4a audio
+    "m4a": (".m4a", 44100, 2, lambda p, x: write_audio(p, x, 44100, "ipod", "aac", "fltp"), 3 * 1024 / 44100),
+    "ogg-opus": (
+        ".opus",
+        48000,
+        1,
+        lambda p, x: write_audio(p, x, 48000, "ogg", "libopus", "s16"),
+        960 / 48000,
+    ),
     "ogg-vorbis": (".ogg", 44100, 2, None, 2048 / 44100),
 }
 
@@ -123,7 +156,9 @@ def audio_file(request, tmp_path):
         if shutil.which("sox") is None:
             pytest.skip("sox is not installed (apt-get install sox); needed to write Ogg Vorbis")
         cmd = ["sox", "-n", "-r", str(rate), "-c", str(channels), str(path), "synth", "1.5", "sine", "440"]
-        subprocess.run([*cmd, "sine", "1000"][: len(cmd) + 2 * (channels - 1)], check=True, capture_output=True)
+        subprocess.run(
+            [*cmd, "sine", "1000"][: len(cmd) + 2 * (channels - 1)], check=True, capture_output=True
+        )
     else:
         writer(path, samples)
     return request.param, path, rate, channels, tol
@@ -147,11 +182,13 @@ def test_load_pcm_gives_int16_mono_at_the_target_rate(audio_file, target):
     assert pcm.dtype == np.int16 and pcm.ndim == 1
     assert abs(pcm.size - 1.5 * target) <= (tol + 0.001) * target, name
     middle = pcm[target // 4 : -target // 4]
-    assert peak_hz(middle, target) == pytest.approx(440, abs=5)
+    spectrum = np.abs(np.fft.rfft(middle.astype(float)))
+    hz = np.fft.rfftfreq(middle.size, 1 / target)
+    assert spectrum[np.abs(hz - 440) < 5].max() > 0.5 * spectrum.max()
     if channels == 2:  # the right channel's 1000 Hz survives the downmix
-        spectrum = np.abs(np.fft.rfft(middle.astype(float)))
-        hz = np.fft.rfftfreq(middle.size, 1 / target)
-        assert spectrum[np.abs(hz - 1000) < 5].max() > 0.3 * spectrum.max()
+        assert spectrum[np.abs(hz - 1000) < 5].max() > 0.5 * spectrum.max()
+    else:
+        assert spectrum[np.abs(hz - 1000) < 5].max() < 0.01 * spectrum.max()
 
 
 def test_load_pcm_accepts_bytes_and_matches_the_file(tmp_path):
@@ -182,18 +219,15 @@ def _video_only(path: Path) -> Path:
 
 
 def _silent_wav(path: Path) -> Path:
-    with av.open(str(path), "w", format="wav") as out:
-        out.add_stream("pcm_s16le", rate=16000, layout="mono")
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, 16000, 32000, 2, 16)
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(fmt) + 8) + b"WAVE" + fmt + b"data" + bytes(4))
     return path
 
 
-def _corrupt_mp3(path: Path) -> Path:
-    frames = encode(speechlike(16000, 1.0), 16000, "mp3")
-    rng = np.random.default_rng(3)
-    data = bytearray(frames)
-    for pos in range(4, len(data), 4):  # keep only the first header intact
-        data[pos : pos + 4] = rng.bytes(4)
-    path.write_bytes(bytes(data[:600]))
+def _corrupt_flac(path: Path) -> Path:
+    data = bytearray(write_audio(path, tone(16000, 1.0, (440.0,)), 16000, "flac", "flac", "s16").read_bytes())
+    data[100:] = np.random.default_rng(3).bytes(len(data) - 100)  # keep the STREAMINFO header only
+    path.write_bytes(bytes(data))
     return path
 
 
@@ -204,14 +238,24 @@ REFUSALS = {
     "json": (lambda p: _write(p / "r.json", b'{"Code": "0", "Data": []}'), "JSON text"),
     "png": (lambda p: _write(p / "img.png", b"\x89PNG\r\n\x1a\n" + bytes(200)), "PNG image"),
     "truncated-wav": (
-        lambda p: _write(p / "t.wav", write_audio(p / "w.wav", tone(16000, 0.2, (440.0,)), 16000, "wav",
-                                                  "pcm_s16le", "s16").read_bytes()[:30]),
+        lambda p: _write(
+            p / "t.wav",
+            write_audio(
+                p / "w.wav", tone(16000, 0.2, (440.0,)), 16000, "wav", "pcm_s16le", "s16"
+            ).read_bytes()[:30],
+        ),
         "truncated or corrupt",
     ),
-    "garbage": (lambda p: _write(p / "g.mp3", b"\x00\x13" + np.random.default_rng(5).bytes(4000)), "not a recognised"),
-    "video-only": (lambda p: _video_only(p / "v.mkv"), "no audio stream found"),
+    "garbage": (
+        lambda p: _write(p / "g.mp3", b"\x00\x13" + np.random.default_rng(5).bytes(4000)),
+        "not a recognised",
+    ),
+    "video-only": (
+        lambda p: _video_only(p / "v.mkv"),
+        "no audio stream found: the file has only video stream(s)",
+    ),
     "zero-length": (lambda p: _silent_wav(p / "z.wav"), "zero length"),
-    "corrupt-frames": (lambda p: _corrupt_mp3(p / "c.mp3"), ""),
+    "corrupt-frames": (lambda p: _corrupt_flac(p / "c.flac"), "no decodable audio"),
 }
 
 
@@ -254,10 +298,14 @@ def test_encode_round_trips_through_ffmpeg(fmt, rate):
         assert data == pcm.astype("<i2").tobytes()
         return
     info = probe(data)
-    assert info.duration_s == pytest.approx(2.0, abs=0.15)
+    assert (info.sample_rate, info.channels) == (48000 if fmt == "opus" else rate, 1)
+    assert info.duration_s == pytest.approx(2.0, abs=0.25)  # includes codec priming and padding
     decoded = load_pcm(data, sample_rate=rate)
-    corr, _, _ = aligned(pcm, decoded, 1600)
-    assert corr > (0.8 if fmt == "speex" else 0.9)
+    corr, lag, _ = aligned(pcm, decoded, 1600)
+    if fmt == "speex":  # CELP keeps the spectrum, not the waveform, of this synthetic signal
+        assert spectral_similarity(pcm, decoded[lag:], rate) > 0.8
+    else:
+        assert corr > 0.94
 
 
 def test_mp3_is_raw_frames_without_id3_or_xing():
@@ -357,16 +405,26 @@ def _frames(n: int, ms: int = 100) -> list[Frame]:
 async def test_paced_follows_the_absolute_schedule(speed):
     """Frame i is yielded at start_ms_i / speed after the first frame."""
     fake, report = FakeTime(), PacingReport()
-    times = [fake.now async for _ in paced(_frames(10), speed=speed, clock=fake.clock, sleep=fake.sleep, report=report)]
+    times = [
+        fake.now
+        async for _ in paced(_frames(10), speed=speed, clock=fake.clock, sleep=fake.sleep, report=report)
+    ]
     assert times == pytest.approx([100.0 + i * 0.1 / speed for i in range(10)])
-    assert (report.frames, report.audio_s, report.max_lag_s, report.mean_lag_s) == (10, pytest.approx(1.0), 0, 0)
+    assert (report.frames, report.audio_s, report.max_lag_s, report.mean_lag_s) == (
+        10,
+        pytest.approx(1.0),
+        0,
+        0,
+    )
     assert report.wall_s == pytest.approx(0.9 / speed)
 
 
 async def test_paced_infinite_speed_never_sleeps():
     """speed=math.inf sends everything at once."""
     fake, report = FakeTime(), PacingReport()
-    out = [f async for f in paced(_frames(5), speed=math.inf, clock=fake.clock, sleep=fake.sleep, report=report)]
+    out = [
+        f async for f in paced(_frames(5), speed=math.inf, clock=fake.clock, sleep=fake.sleep, report=report)
+    ]
     assert len(out) == 5 and fake.sleeps == [] and report.frames == 5 and report.wall_s == 0
 
 
@@ -394,4 +452,3 @@ async def test_paced_refuses_non_positive_speed():
 def test_frame_repr_is_short():
     """A Frame's repr shows its size and span, not its bytes."""
     assert repr(Frame(b"\x00" * 3200, 0, 100)) == "Frame(3200 bytes, 0-100 ms)"
-

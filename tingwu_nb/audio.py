@@ -21,6 +21,7 @@ import shutil
 import struct
 import subprocess
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
 FORMATS = ("pcm", "opus", "aac", "mp3", "speex")
 STREAM_RATES = (8000, 16000)
 DEFAULT_BITRATES = {"opus": 24000, "aac": 32000, "mp3": 32000}
+SPEEX_LOOKAHEAD = {8000: 40, 16000: 143}  # encoder delay in samples, narrowband / wideband
 
 _CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska"}
 _MAGIC = [  # (offset, bytes, description, is_audio)
@@ -104,13 +106,13 @@ def _describe(head: bytes) -> tuple[str | None, bool]:
     return None, False
 
 
-def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputContainer, bytes]:
-    """Open ``source`` for demuxing; return (name for messages, container, first bytes)."""
+def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputContainer, int]:
+    """Open ``source`` for demuxing; return (name for messages, container, size in bytes)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         name, data = "<bytes>", bytes(source)
         if not data:
             raise AudioError(name, "audio data is empty (0 bytes)")
-        head, target = data[:64], io.BytesIO(data)
+        head, target, size = data[:64], io.BytesIO(data), len(data)
     else:
         name = os.fspath(source)
         path = Path(name)
@@ -118,7 +120,8 @@ def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputCon
             raise AudioError(name, "file not found")
         if path.is_dir():
             raise AudioError(name, "is a directory, not an audio file")
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             raise AudioError(name, "file is empty (0 bytes)")
         with path.open("rb") as fh:
             head = fh.read(64)
@@ -135,26 +138,29 @@ def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputCon
             reason = f"not a recognised audio file ({_ff(exc)})"
         raise AudioError(name, reason) from None
     if not container.streams.audio:
+        kinds = sorted({s.type for s in container.streams})
         container.close()
         if what and not is_audio:
-            hint = f"this looks like {what}"
+            hint = f": this looks like {what}"
         else:
-            kinds = sorted({s.type for s in container.streams}) or ["no"]
-            hint = f"the file has only {'/'.join(kinds)} stream(s)"
-        raise AudioError(name, f"no audio stream found: {hint}")
-    return name, container, head
+            hint = f": the file has only {'/'.join(kinds)} stream(s)" if kinds else ""
+        raise AudioError(name, f"no audio stream found{hint}")
+    return name, container, size
 
 
 def _ff(exc: BaseException) -> str:
     return f"FFmpeg: {getattr(exc, 'strerror', None) or exc}"
 
 
-def _decode(name: str, container: av.container.InputContainer, *, stop_after_first: bool) -> Iterator:
+def _decode(
+    name: str, container: av.container.InputContainer, size: int, *, stop_after_first: bool
+) -> Iterator:
     """Yield decoded frames of the first audio stream; refuse data that decodes to nothing."""
     stream = container.streams.audio[0]
-    got = False
+    got, packet_bytes = False, 0
     try:
         for packet in container.demux(stream):
+            packet_bytes += packet.size
             for frame in packet.decode():
                 got = True
                 yield frame
@@ -162,8 +168,14 @@ def _decode(name: str, container: av.container.InputContainer, *, stop_after_fir
                     return
     except av.FFmpegError as exc:
         if not got:
-            raise AudioError(name, f"no decodable audio: the data is corrupt or truncated ({_ff(exc)})") from None
+            raise AudioError(
+                name, f"no decodable audio: the data is corrupt or truncated ({_ff(exc)})"
+            ) from None
         warnings.warn(f"{name}: decoding stopped early, audio may be cut short ({_ff(exc)})", stacklevel=3)
+    if not got and (packet_bytes or size > 4096):  # a bare header is small; more is corrupt audio
+        raise AudioError(
+            name, f"no decodable audio: {size} bytes but no intact audio frame (corrupt or truncated)"
+        )
     if not got:
         raise AudioError(name, "contains no audio samples (zero length)")
 
@@ -181,10 +193,10 @@ def probe(source: str | os.PathLike | bytes) -> AudioInfo:
         AudioError: missing or empty file, not audio, corrupt/truncated data, no audio stream,
             or zero-length audio. ``.reason`` says which in plain words.
     """
-    name, container, _ = _open(source)
+    name, container, size = _open(source)
     with container:
         stream = container.streams.audio[0]
-        for _frame in _decode(name, container, stop_after_first=True):
+        for _frame in _decode(name, container, size, stop_after_first=True):
             pass
         fmt = container.format.name
         duration = None
@@ -222,11 +234,11 @@ def load_pcm(source: str | os.PathLike | bytes, *, sample_rate: int = 16000) -> 
     """
     if sample_rate not in STREAM_RATES:
         raise ValueError(f"sample_rate must be 8000 or 16000 (Tingwu's rates), got {sample_rate!r}")
-    name, container, _ = _open(source)
+    name, container, size = _open(source)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
     parts: list[np.ndarray] = []
     with container:
-        for frame in _decode(name, container, stop_after_first=False):
+        for frame in _decode(name, container, size, stop_after_first=False):
             frame.pts = None  # let the resampler keep its own timeline (no gaps/overlaps)
             parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
     parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
@@ -258,7 +270,9 @@ def _av_frame(pcm: np.ndarray, sample_rate: int) -> av.AudioFrame:
     return frame
 
 
-def _mux(pcm: np.ndarray, sample_rate: int, container_fmt: str, codec: str, bitrate: int, options: dict) -> bytes:
+def _mux(
+    pcm: np.ndarray, sample_rate: int, container_fmt: str, codec: str, bitrate: int, options: dict
+) -> bytes:
     buf = io.BytesIO()
     with av.open(buf, "w", format=container_fmt, options=options) as out:
         stream = out.add_stream(codec, rate=sample_rate, layout="mono")
@@ -269,6 +283,11 @@ def _mux(pcm: np.ndarray, sample_rate: int, container_fmt: str, codec: str, bitr
         for packet in stream.encode(None):
             out.mux(packet)
     return buf.getvalue()
+
+
+def _ogg_options(page_ms: int) -> dict[str, str]:
+    # pages of ~page_ms so frames can be cut at page edges; bitexact: serial 0, same bytes every run
+    return {"page_duration": str(page_ms * 1000), "fflags": "+bitexact"}
 
 
 def _speex(pcm: np.ndarray, sample_rate: int, bitrate: int | None, page_ms: int) -> bytes:
@@ -283,20 +302,58 @@ def _speex(pcm: np.ndarray, sample_rate: int, bitrate: int | None, page_ms: int)
     mode = "--wideband" if sample_rate == 16000 else "--narrowband"
     cmd = [tool, mode, "--rate", str(sample_rate), "--le", "--16bit"]
     cmd += ["--bitrate", str(bitrate)] if bitrate else ["--quality", "8"]
-    done = subprocess.run([*cmd, "-", "-"], input=pcm.astype("<i2").tobytes(), capture_output=True, check=False)
+    done = subprocess.run(
+        [*cmd, "-", "-"], input=pcm.astype("<i2").tobytes(), capture_output=True, check=False
+    )
     if done.returncode != 0 or not done.stdout:
-        raise AudioError("<pcm>", f"speexenc failed ({done.returncode}): {done.stderr.decode(errors='replace')[-300:]}")
-    # speexenc writes ~1.2 s Ogg pages; re-page to ~page_ms so frames can follow pages.
-    with av.open(io.BytesIO(done.stdout), "r") as src:
-        ins = src.streams.audio[0]
-        buf = io.BytesIO()
-        with av.open(buf, "w", format="ogg", options={"page_duration": str(page_ms * 1000)}) as out:
-            outs = out.add_stream_from_template(ins)
-            for packet in src.demux(ins):
-                if packet.size:
-                    packet.stream = outs
-                    out.mux(packet)
-    return buf.getvalue()
+        raise AudioError(
+            "<pcm>", f"speexenc failed ({done.returncode}): {done.stderr.decode(errors='replace')[-300:]}"
+        )
+    return _repage_speex(done.stdout, page_ms)
+
+
+def _repage_speex(data: bytes, page_ms: int) -> bytes:
+    """Rewrite speexenc's ~1.2 s Ogg pages as ~page_ms pages, keeping its granule positions."""
+    packets: list[tuple[bytes, int]] = []  # (packet, granule of its page if it ends the page else -1)
+    partial = b""
+    for start, _, granule, lacing in ogg_pages(data):
+        pos = start + 27 + len(lacing)
+        ends = [i for i, lace in enumerate(lacing) if lace < 255]
+        for i, lace in enumerate(lacing):
+            partial, pos = partial + data[pos : pos + lace], pos + lace
+            if lace < 255:
+                packets.append((partial, granule if i == ends[-1] else -1))
+                partial = b""
+    header, rest = packets[0][0], packets[1:]
+    rate, spp = struct.unpack_from("<i", header, 36)[0], struct.unpack_from("<ii", header, 56)
+    spp = spp[0] * max(1, spp[1])  # samples per packet = frame size x frames per packet
+    audio = rest[1 + max(0, struct.unpack_from("<i", header, 68)[0]) :]
+    # encoder look-ahead from the first page that is not also the last; else speexenc's constant
+    ends = [i for i, (_, g) in enumerate(audio) if g >= 0]
+    lookahead = (ends[0] + 1) * spp - audio[ends[0]][1] if len(ends) > 1 else SPEEX_LOOKAHEAD[rate]
+    total = audio[-1][1] if audio else 0
+    per_page = max(1, round(page_ms * rate / 1000 / spp))
+    pages = [_ogg_page([header], 0, 0, 2)] + [
+        _ogg_page([p], 0, i + 1, 0) for i, (p, _) in enumerate(rest[: len(rest) - len(audio)])
+    ]
+    for n in range(0, len(audio), per_page):
+        group = [p for p, _ in audio[n : n + per_page]]
+        granule = min((n + len(group)) * spp - lookahead, total)
+        pages.append(_ogg_page(group, granule, len(pages), 4 if n + per_page >= len(audio) else 0))
+    return b"".join(pages)
+
+
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_page(packets: list[bytes], granule: int, sequence: int, flags: int, serial: int = 0) -> bytes:
+    """One Ogg page holding whole ``packets`` (each < 64 KiB, at most 255 lacing values in all)."""
+    lacing = b"".join(bytes([255] * (len(p) // 255) + [len(p) % 255]) for p in packets)
+    page = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
+    page += lacing + b"".join(packets)
+    # Ogg's CRC-32 is zlib's polynomial unreflected, with no init/xor-out: run zlib on bit-reversed bytes
+    raw = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return page[:22] + struct.pack("<I", int(f"{raw:032b}"[::-1], 2)) + page[26:]
 
 
 def _encode(pcm: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None, page_ms: int) -> bytes:
@@ -307,7 +364,7 @@ def _encode(pcm: np.ndarray, sample_rate: int, fmt: str, bitrate: int | None, pa
         return _speex(pcm, sample_rate, bitrate, page_ms)
     rate = bitrate or DEFAULT_BITRATES[fmt]
     if fmt == "opus":
-        return _mux(pcm, sample_rate, "ogg", "libopus", rate, {"page_duration": str(page_ms * 1000)})
+        return _mux(pcm, sample_rate, "ogg", "libopus", rate, _ogg_options(page_ms))
     if fmt == "aac":
         return _mux(pcm, sample_rate, "adts", "aac", rate, {})
     return _mux(pcm, sample_rate, "mp3", "libmp3lame", rate, {"id3v2_version": "0", "write_xing": "0"})
@@ -422,6 +479,7 @@ def _group(units: list[tuple[bytes, float, float]], frame_ms: int) -> list[Frame
     def emit() -> None:
         nonlocal cur, target
         frames.append(Frame(b"".join(u[0] for u in cur), round(cur[0][1]), round(cur[-1][2])))
+        target += frame_ms  # the cut served the current target, whichever side of it it fell
         while target <= cur[-1][2]:
             target += frame_ms
         cur = []

@@ -19,7 +19,7 @@ import struct
 import av
 import numpy as np
 
-from ..audio import FORMATS, adts_header, mpeg_header
+from ..audio import FORMATS, SPEEX_LOOKAHEAD, adts_header, mpeg_header
 
 __all__ = ["DecodeError", "StreamDecoder", "sniff"]
 
@@ -90,12 +90,14 @@ class _OggReader:
         self.partial = b""
         self.serial: int | None = None
 
-    def feed(self, data: bytes) -> list[tuple[list[bytes], int]]:
+    def feed(self, data: bytes) -> list[tuple[list[bytes], int, bool]]:
         self.buf += data
         pages, buf, pos = [], self.buf, 0
         while len(buf) - pos >= 27:
             if buf[pos : pos + 4] != b"OggS":
-                raise DecodeError(f"lost Ogg page sync at stream byte offset (page {pos}): not an Ogg page", 40000009)
+                raise DecodeError(
+                    f"lost Ogg page sync at stream byte offset (page {pos}): not an Ogg page", 40000009
+                )
             nseg = buf[pos + 26]
             body = pos + 27 + nseg
             if len(buf) < body:
@@ -117,7 +119,7 @@ class _OggReader:
                     if lace < 255:
                         packets.append(self.partial)
                         self.partial = b""
-                pages.append((packets, granule))
+                pages.append((packets, granule, bool(flags & 4)))
             pos = end
         self.buf = buf[pos:]
         return pages
@@ -193,8 +195,10 @@ class StreamDecoder:
     def _start(self, head: bytes, final: bool) -> bytes | None:
         """Check the start of the stream; return the bytes to decode, or None to wait for more."""
         need = {"pcm": 12, "opus": 28, "speex": 28, "aac": 7, "mp3": 10}[self.fmt]
-        if self.fmt in ("opus", "speex") and len(head) >= 27:
+        if head[:4] == b"OggS" and len(head) >= 27:
             need = 27 + head[26] + 8
+        elif self.fmt == "pcm" and (first := adts_header(head) or mpeg_header(head)):
+            need = first[0] + 7  # raw PCM may look like one frame header by chance; check the next
         if len(head) < need and not final:
             self._head = head
             return None
@@ -275,7 +279,7 @@ class StreamDecoder:
 
     def _ogg_decode(self, data: bytes, final: bool) -> np.ndarray:
         parts = []
-        for packets, granule in self._ogg.feed(data):
+        for packets, granule, last in self._ogg.feed(data):
             native = 0
             for packet in packets:
                 if self._ctx is None or self._headers_left:
@@ -287,6 +291,8 @@ class StreamDecoder:
             if self._trim_first_page and native:
                 self._trim_first_page = False  # encoder look-ahead: page decodes to more than its granule
                 extra = native - granule if granule >= 0 else 0
+                if last:  # a one-page stream: the granule also cuts the end padding
+                    extra = min(extra, SPEEX_LOOKAHEAD.get(self._native_rate, extra))
                 self._skip += round(max(0, extra) * self.sample_rate / self._native_rate)
         if final:
             if self._ctx is None and (self._ogg.buf or self._ogg.serial is not None):
@@ -300,7 +306,9 @@ class StreamDecoder:
         if self._ctx is None:
             magic = {"opus": b"OpusHead", "speex": b"Speex   "}[self.fmt]
             if not packet.startswith(magic):
-                raise DecodeError(f"Input.Format is {self.fmt} but the Ogg stream does not start with {magic!r}")
+                raise DecodeError(
+                    f"Input.Format is {self.fmt} but the Ogg stream does not start with {magic!r}"
+                )
             self._ctx = av.CodecContext.create("libopus" if self.fmt == "opus" else "speex", "r")
             self._ctx.extradata = packet
             if self.fmt == "opus":
@@ -330,7 +338,9 @@ class StreamDecoder:
             raise DecodeError(f"{self.fmt} stream could not be parsed: {exc}") from None
         self._fed_since_packet = 0 if packets else self._fed_since_packet + len(data)
         if self._fed_since_packet > _MAX_HEADER:
-            raise DecodeError(f"no {_NAMES[_EXPECTED[self.fmt]]} frames in the last {self._fed_since_packet} bytes")
+            raise DecodeError(
+                f"no {_NAMES[_EXPECTED[self.fmt]]} frames in the last {self._fed_since_packet} bytes"
+            )
         for packet in packets:
             parts.extend(self._resample(self._packet_frames(packet)))
         if final:

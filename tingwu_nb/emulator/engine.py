@@ -6,10 +6,9 @@ name, under a lock; they always come from a local directory returned by
 :func:`tingwu_nb.emulator.models.model_path` with ``HF_HUB_OFFLINE=1`` set, so nothing is ever
 downloaded.
 
-Model choice (measured by ``benchmarks/bench_engine.py`` on the 54 s, 3-speaker espeak sample
-meeting, streaming through :class:`~tingwu_nb.emulator.recognizer.StreamingRecognizer`):
-English uses ``tiny.en`` by default; every other Tingwu language (and speech->English
-translation) uses the multilingual ``base``. See :data:`EngineConfig` for the numbers.
+English uses ``tiny.en`` by default (as accurate as ``base`` on the sample meeting and 2-3x
+faster; numbers on :class:`EngineConfig`); every other Tingwu language, and speech->English
+translation, uses the multilingual ``base``.
 """
 
 from __future__ import annotations
@@ -54,11 +53,11 @@ LANGUAGE_MAP: dict[str, str | None] = {
 class EngineConfig:
     """How the engine decodes.
 
-    ``english_model`` is ``tiny.en``: on the sample meeting at 16 kHz it streams at WER 3.9 %
-    (base: 1.9 %), both far under the 15 % bar, with about half of base's finalisation latency
-    and CPU (RTF 0.05 vs 0.10). At 8 kHz tiny.en's WER rises to 10.6 % and base's to 7.7 %;
-    tiny.en still passes, so 8 kHz English stays on ``english_model`` too (set
-    ``english_model="base"`` for the better 8 kHz accuracy).
+    ``english_model`` is ``tiny.en``, chosen by ``benchmarks/bench_engine.py`` (54 s sample
+    meeting streamed in 100 ms chunks, int8, 2 threads, greedy): at 16 kHz tiny.en WER 9.7 %
+    vs base 10.5 % (espeak's voices trip both about equally; the bar is 15 %), RTF 0.13 vs 0.33
+    and finalisation latency 0.56 s vs 1.46 s mean. At 8 kHz neither meets 15 % (tiny.en 24.2 %,
+    base 26.6 %), so 8 kHz English stays on ``english_model`` as well.
 
     ``model_dir`` replaces the packaged weights with a user directory for every language
     (verified only when the model name is a known one); ``cache_dir`` is where the split
@@ -151,8 +150,8 @@ class SpeechEngine:
     def model_name_for(self, language: str, sample_rate: int = 16000, task: str = "transcribe") -> str:
         """Name of the model that decodes ``language`` (a Tingwu code) at ``sample_rate``.
 
-        English goes to ``english_model`` at 16 and 8 kHz (measured: tiny.en meets the 15 % WER
-        bar at both rates); everything else, and ``task="translate"`` (an English-only model
+        English goes to ``english_model`` at 16 and 8 kHz (at 8 kHz base was not more accurate
+        on the sample meeting: 26.6 % vs tiny.en 24.2 % WER); everything else, and ``task="translate"`` (an English-only model
         cannot translate), goes to ``other_model``.
         """
         whisper_language(language)  # validates the code

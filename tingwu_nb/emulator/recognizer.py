@@ -22,9 +22,10 @@ silero; it is only meant for environments without onnxruntime.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -86,19 +87,25 @@ class Vad(Protocol):
     def __call__(self, windows: np.ndarray) -> np.ndarray: ...
 
 
+@functools.lru_cache(maxsize=1)
+def _silero_session() -> Any:
+    """One shared ONNX session (``run`` is thread-safe; each stream keeps its own state)."""
+    import onnxruntime
+    from faster_whisper.utils import get_assets_path
+
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 4
+    path = os.path.join(get_assets_path(), "silero_vad_v6.onnx")
+    return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=opts)
+
+
 class SileroVad:
     """Silero v6 (faster-whisper's bundled ONNX) run window by window with carried state."""
 
     def __init__(self) -> None:
-        import onnxruntime
-        from faster_whisper.utils import get_assets_path
-
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = 1
-        opts.log_severity_level = 4
-        path = os.path.join(get_assets_path(), "silero_vad_v6.onnx")
-        self._session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=opts)
+        self._session = _silero_session()
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
