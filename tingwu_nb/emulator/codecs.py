@@ -19,7 +19,8 @@ import struct
 import av
 import numpy as np
 
-from ..audio import FORMATS, SPEEX_LOOKAHEAD, adts_header, mpeg_header
+from ..audio import FORMATS
+from ..bitstream import SPEEX_LOOKAHEAD, adts_header, mpeg_header
 
 __all__ = ["DecodeError", "StreamDecoder", "sniff"]
 
@@ -264,7 +265,7 @@ class StreamDecoder:
         if len(head) < length and not final:
             self._started, self._head = False, head
             return None
-        if any(tag in head[4:length] for tag in (b"Xing", b"Info", b"VBRI")):
+        if any(tag in head[4:48] for tag in (b"Xing", b"Info", b"VBRI")):  # where LAME/Fraunhofer put it
             head = head[length:]  # the tag frame carries no audio
         self._ctx = av.CodecContext.create("mp3", "r")
         return head

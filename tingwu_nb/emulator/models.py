@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from tingwu_nb.errors import ModelError
+from tingwu_nb.errors import ModelError, ModelHashMismatch, ModelNotInstalled
 
 __all__ = [
     "MODELS",
@@ -49,26 +49,6 @@ _REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt
 
 #: Finds one file of an installed distribution: ``(distribution, path inside it) -> Path``.
 Locator = Callable[[str, str], Path]
-
-
-class ModelNotInstalled(ModelError):
-    """A weight package is not installed; ``package`` is the pip requirement to install."""
-
-    def __init__(self, model: str, package: str, detail: str = "") -> None:
-        self.model = model
-        self.package = package
-        extra = f" ({detail})" if detail else ""
-        super().__init__(f"speech model {model!r} needs the pip package {package}{extra}: pip install '{package}'")
-
-
-class ModelHashMismatch(ModelError):
-    """A model file's sha256 differs from its pin; the file is refused and nothing is loaded."""
-
-    def __init__(self, path: Path, expected: str, actual: str) -> None:
-        self.path = path
-        self.expected = expected
-        self.actual = actual
-        super().__init__(f"refusing to load {path}: sha256 is {actual}, expected {expected}")
 
 
 @dataclass(frozen=True)

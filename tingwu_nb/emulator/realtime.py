@@ -144,7 +144,9 @@ class StreamHandler:
                     tail = decoder.flush()
                     pcm = tail if pcm is None else np.concatenate([pcm, tail])
             except DecodeError as exc:
-                await self._fail(40270003, f"Realtime:DECODE_ERROR:{exc}")
+                code = getattr(exc, "code", 40270003)
+                kind = "DECODE_ERROR" if code == 40270003 else "CLIENT_ERROR"
+                await self._fail(code, f"Realtime:{kind}:{exc}")
                 return
             if pcm is not None and len(pcm):
                 if await self._too_fast(len(pcm)):
