@@ -17,29 +17,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import json
 import math
 import statistics
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 from tingwu_nb import events as ev
 from tingwu_nb.emulator.app import Emulator
 from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
 from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.samples import sample_meeting_path, sample_meeting_truth
 from tingwu_nb.session import record
-
-DATA = Path(str(resources.files("tingwu_nb") / "data"))
 
 
 async def one_run(emu: Emulator, speed: float, out: Path) -> dict:
-    truth = json.loads((DATA / "sample_meeting_en.json").read_text())
+    truth = sample_meeting_truth()
     request = RealtimeTaskRequest.create(language="en", output_level=1)
     started = time.monotonic()
     async with emu.client() as client:
-        session = await record(DATA / "sample_meeting_en.flac", request, client=client, speed=speed,
+        session = await record(sample_meeting_path(), request, client=client, speed=speed,
                                out_dir=out, poll_interval_s=0.1)
     wall = time.monotonic() - started
     frames = session.frames()

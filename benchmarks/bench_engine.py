@@ -17,31 +17,17 @@ Run: ``python benchmarks/bench_engine.py [--models tiny.en base] [--rates 16000 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import statistics
 import time
-from pathlib import Path
 
-import av
 import jiwer
 import numpy as np
 from scipy.signal import resample_poly
 
 from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
 from tingwu_nb.emulator.recognizer import Final, Interim, StreamingRecognizer
-
-DATA = Path(__file__).resolve().parents[1] / "tingwu_nb" / "data"
-
-
-def load_sample() -> tuple[np.ndarray, dict]:
-    with av.open(str(DATA / "sample_meeting_en.flac")) as c:
-        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
-    return pcm.astype(np.int16), json.loads((DATA / "sample_meeting_en.json").read_text())
-
-
-def norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+from tingwu_nb.metrics import normalize_text as norm
+from tingwu_nb.samples import load_sample_meeting as load_sample
 
 
 def run(model: str, rate: int, pcm16k: np.ndarray, truth: dict, interim: bool) -> dict:

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-DATA = Path(str(resources.files("tingwu_nb") / "data"))
-SAMPLE = DATA / "sample_meeting_en.flac"
+from tingwu_nb.metrics import wer  # noqa: F401 - re-exported for the test modules
+from tingwu_nb.samples import load_sample_meeting, sample_meeting_path, sample_meeting_truth
 
 
 @pytest.fixture(scope="session")
 def sample_path() -> Path:
-    return SAMPLE
+    return sample_meeting_path()
 
 
 @pytest.fixture(scope="session")
 def sample_truth() -> dict:
-    return json.loads((DATA / "sample_meeting_en.json").read_text())
+    return sample_meeting_truth()
 
 
 @pytest.fixture(scope="session")
 def sample_pcm16k() -> np.ndarray:
-    from tingwu_nb.audio import load_pcm
-
-    return load_pcm(SAMPLE, sample_rate=16000)
+    return load_sample_meeting(16000)[0]
 
 
 @pytest.fixture(scope="session")
@@ -49,17 +44,6 @@ def emulator(engine) -> Iterator:
 
     with Emulator(engine=engine) as emu:
         yield emu
-
-
-def normalise(text: str) -> str:
-    """Lower-case words without punctuation, for WER."""
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    import jiwer
-
-    return jiwer.wer(normalise(reference), normalise(hypothesis))
 
 
 def requires(tool: str) -> pytest.MarkDecorator:

@@ -31,8 +31,10 @@ from .errors import (
     TingwuTimeoutError,
     TransportError,
 )
+from .metrics import cer, wer
 from .params import RealtimeTaskRequest
 from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
+from .samples import load_sample_meeting, sample_meeting_path
 from .session import Session, record, record_sync
 from .stream import RealtimeStream, StreamOptions
 from .tasks import TaskInfo, TingwuClient
@@ -70,13 +72,17 @@ __all__ = [
     "TingwuError",
     "TingwuTimeoutError",
     "TransportError",
+    "cer",
     "connect",
     "load_pcm",
+    "load_sample_meeting",
     "probe",
     "record",
     "record_sync",
     "redact_text",
     "redact_url",
     "resolve_credentials",
+    "sample_meeting_path",
     "stream_frames",
+    "wer",
 ]

@@ -69,6 +69,15 @@ def _text(path: str, value: str | None, what: str) -> None:
         _fail(path, f"is required: {what}", value)
 
 
+def _items(path: str, items: tuple[Any, ...], *, limit: int, noun: str, fields: dict[str, str]) -> None:
+    """At most ``limit`` items, each with the required one-word text ``fields`` (wire name -> what)."""
+    if len(items) > limit:
+        _fail(path, f"at most {limit} {noun}; got {len(items)}", len(items))
+    for i, item in enumerate(items):
+        for wire, what in fields.items():
+            _text(f"{path}[{i}].{wire}", getattr(item, wire.lower()), what)
+
+
 def check_types(obj: _Model, path: str) -> None:
     """Refuse wrong JSON types (e.g. ``"16000"`` for an int, ``1`` for a bool) with the path."""
     want = {"bool": "true or false", "int": "an integer", "str": "a string", "map": "an object (dict)"}
@@ -220,11 +229,9 @@ def check_llm_features(par: Parameters) -> None:
               "InspectionIntroduction and InspectionContents")
     if si is not None:
         contents = si.inspection_contents or ()
-        if len(contents) > 100:
-            _fail(f"{path}.InspectionContents", f"at most 100 inspection items; got {len(contents)}", len(contents))
-        for i, c in enumerate(contents):
-            _text(f"{path}.InspectionContents[{i}].Title", c.title, "the name of this inspection dimension")
-            _text(f"{path}.InspectionContents[{i}].Content", c.content, "the definition the LLM judges against")
+        _items(f"{path}.InspectionContents", contents, limit=100, noun="inspection items",
+               fields={"Title": "the name of this inspection dimension",
+                       "Content": "the definition the LLM judges against"})
         if par.service_inspection_enabled:
             _text(f"{path}.SceneIntroduction", si.scene_introduction, "describe the conversation scene")
             _text(f"{path}.InspectionIntroduction", si.inspection_introduction, "say what to check")
@@ -253,11 +260,8 @@ def check_llm_features(par: Parameters) -> None:
     idents = (ir.identity_contents or ()) if ir else ()
     if par.identity_recognition_enabled and not idents:
         _fail(f"{path}.IdentityContents", "IdentityRecognitionEnabled needs at least one {Name, Description}")
-    if len(idents) > 5:
-        _fail(f"{path}.IdentityContents", f"at most 5 identities; got {len(idents)}", len(idents))
-    for i, c in enumerate(idents):
-        _text(f"{path}.IdentityContents[{i}].Name", c.name, "the identity's name, e.g. 'Customer'")
-        _text(f"{path}.IdentityContents[{i}].Description", c.description, "how to recognise this identity")
+    _items(f"{path}.IdentityContents", idents, limit=5, noun="identities",
+           fields={"Name": "the identity's name, e.g. 'Customer'", "Description": "how to recognise this identity"})
     if par.identity_recognition_enabled and not (par.transcription and par.transcription.diarization_enabled):
         warnings.warn("IdentityRecognition works per speaker; turn on diarization (create(diarization=True)) "
                       "or every sentence is attributed to one speaker", UserWarning, stacklevel=2)
@@ -265,11 +269,8 @@ def check_llm_features(par: Parameters) -> None:
     items = (ce.extraction_contents or ()) if ce else ()
     if par.content_extraction_enabled and not items:
         _fail(f"{path}.ExtractionContents", "ContentExtractionEnabled needs at least one {Title, Content}")
-    if len(items) > 100:
-        _fail(f"{path}.ExtractionContents", f"at most 100 extraction items; got {len(items)}", len(items))
-    for i, c in enumerate(items):
-        _text(f"{path}.ExtractionContents[{i}].Title", c.title, "the name of the item to extract")
-        _text(f"{path}.ExtractionContents[{i}].Content", c.content, "what to extract")
+    _items(f"{path}.ExtractionContents", items, limit=100, noun="extraction items",
+           fields={"Title": "the name of the item to extract", "Content": "what to extract"})
     if par.model is not None:
         _one_of("Parameters.Model", par.model, LLM_MODELS)
     if par.llm_output_language is not None:

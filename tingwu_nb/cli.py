@@ -15,17 +15,12 @@ import asyncio
 import math
 import sys
 import time
-from importlib import resources
-from pathlib import Path
 
 from . import events as ev
 from .errors import TingwuError
+from .samples import sample_meeting_path
 
 __all__ = ["main"]
-
-
-def _sample_meeting() -> Path:
-    return Path(str(resources.files("tingwu_nb") / "data" / "sample_meeting_en.flac"))
 
 
 def _live_printer(quiet: bool):
@@ -134,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "emulator":
             return _emulator(args)
         if args.command == "demo":
-            args.file = str(_sample_meeting())
+            args.file = str(sample_meeting_path())
             args.endpoint = None
         return asyncio.run(_transcribe(args))
     except TingwuError as exc:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
-import av
 import jiwer
 import numpy as np
 import pytest
@@ -15,21 +10,13 @@ from scipy.signal import resample_poly
 from tingwu_nb.emulator.engine import SpeechEngine
 from tingwu_nb.emulator.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
 from tingwu_nb.errors import ParameterError
+from tingwu_nb.metrics import normalize_text as norm
+from tingwu_nb.samples import load_sample_meeting as load_sample
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[2] / "tingwu_nb" / "data"
 
 
-def load_sample() -> tuple[np.ndarray, dict]:
-    """The sample meeting as int16 16 kHz mono plus its ground truth."""
-    with av.open(str(DATA / "sample_meeting_en.flac")) as c:
-        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
-    return pcm.astype(np.int16), json.loads((DATA / "sample_meeting_en.json").read_text())
-
-
-def norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def stream(rec: StreamingRecognizer, pcm: np.ndarray, chunk: int) -> list:
