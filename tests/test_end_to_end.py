@@ -244,3 +244,14 @@ async def test_no_secret_reaches_the_session_directory_or_a_repr(emulator, clip3
             assert not [s for s in secrets if s in text], path
     for text in reprs:
         assert not [s for s in secrets if s in text], text
+
+
+async def test_start_payload_max_sentence_silence_is_honoured(emulator, clip3, tmp_path):
+    """An NLS `max_sentence_silence` of 2 s joins turns separated by shorter pauses."""
+    from tingwu_nb.stream import StreamOptions
+
+    request = RealtimeTaskRequest.create(output_level=1)
+    async with emulator.client() as client:
+        session = await record(clip3, request, client=client, speed=math.inf, out_dir=tmp_path,
+                               options=StreamOptions(payload={"max_sentence_silence": 2000}))
+    assert len(session.sentences()) < 3

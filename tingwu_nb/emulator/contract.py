@@ -88,6 +88,11 @@ class ContractChoices:
     emit_begin_time: bool = True
     emit_confidence: bool = True
     emit_speaker_id: bool = True
+    # rt §1.3: NLS keys in the StartTranscription payload. Tingwu takes the audio settings from
+    # CreateTask (format/sample_rate in the payload are ignored); ``max_sentence_silence``
+    # (200–6000 ms) is honoured for sentence cutting when True. Audio sent before
+    # TranscriptionStarted is dropped, as the official SDKs never send it (rt §1.4).
+    honour_max_sentence_silence: bool = True
     # rt §2.5: "stash_result" is never emitted: the recogniser finalises a sentence at a VAD
     # endpoint, so no text of the next sentence has been heard yet (clients must not need it).
     # rt §5.3: no data or command for this long -> TaskFailed 40000004 IDLE_TIMEOUT.

@@ -163,8 +163,9 @@ class StreamHandler:
 
     def _make_recognizer(self, payload: Any) -> None:
         silence = 800
-        if isinstance(payload, dict) and isinstance(payload.get("max_sentence_silence"), int):
-            silence = min(6000, max(200, payload["max_sentence_silence"]))
+        wanted = payload.get("max_sentence_silence") if payload else None
+        if self.choices.honour_max_sentence_silence and isinstance(wanted, int):
+            silence = min(6000, max(200, wanted))
         self.recognizer = StreamingRecognizer(
             self.engine,
             language=self.record.language,
