@@ -30,6 +30,9 @@ def _live_printer(quiet: bool):
         if isinstance(event, ev.SentenceEnd):
             who = f"[speaker {event.speaker_id}] " if event.speaker_id else ""
             print(f"  {event.begin_time_ms or 0:>7} ms  {who}{event.result}", flush=True)
+        elif isinstance(event, ev.ResultTranslated):
+            for item in event.items:
+                print(f"  {'':>7}     → {event.target_lang}: {item.text}", flush=True)
         elif isinstance(event, ev.TaskFailed):
             print(f"  TaskFailed {event.status}: {event.status_text}", flush=True)
     return show
@@ -41,7 +44,7 @@ def _request(args: argparse.Namespace):
     return RealtimeTaskRequest.create(
         language=args.language, sample_rate=args.sample_rate, format=args.format,
         output_level=args.output_level, diarization=args.diarization or args.speakers is not None,
-        speaker_count=args.speakers, mp3=args.mp3,
+        speaker_count=args.speakers, mp3=args.mp3, translate_to=tuple(args.translate_to or ()),
     )
 
 
@@ -64,6 +67,8 @@ async def _transcribe(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_rows", 200, "display.max_colwidth", 90, "display.width", 160):
         print("\nSentences (from the Transcription result file):")
         print(table.to_string(index=False) if len(table) else "  (none)")
+    if request.parameters.transcription and request.parameters.transcription.diarization_enabled:
+        print("(live speaker labels are provisional; the table uses the post-meeting diarization)")
     print(f"\nTask {session.task_id}: {session.status} in {time.monotonic() - started:.1f} s")
     print(f"Session written to {session.directory}")
     return 0 if session.status == "COMPLETED" else 1
@@ -111,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--output-level", type=int, default=2, choices=(1, 2), help="2 = interim results too")
         p.add_argument("--diarization", action="store_true", default=name == "demo", help="label speakers")
         p.add_argument("--speakers", type=int, default=None, help="speaker count hint (0 = unknown)")
+        p.add_argument("--translate-to", nargs="+", metavar="LANG", help="TargetLanguages (the emulator: en)")
         p.add_argument("--mp3", action="store_true", default=name == "demo", help="ask for OutputMp3Path")
         p.add_argument("--speed", default="2" if name == "demo" else "1",
                        help="pacing: 1 = real time, 4 = four times faster, max = no pacing")

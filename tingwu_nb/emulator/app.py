@@ -51,7 +51,8 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     store = store if store is not None else TaskStore()
     engine = engine if engine is not None else _default_engine()
     ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices)
-    routes = [*rest_routes(store, config, postprocess=postprocess), WebSocketRoute("/api/ws/v1", ws)]
+    finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout)
+    routes = [*rest_routes(store, config, postprocess=finish), WebSocketRoute("/api/ws/v1", ws)]
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.engine = engine

@@ -23,7 +23,7 @@ from ..audio import encode
 from .diarize import diarize
 from .store import TaskRecord
 
-__all__ = ["build_transcription", "postprocess"]
+__all__ = ["build_transcription", "build_translation", "postprocess"]
 
 MP3_BITRATE = 128_000  # realtime guide: realtime MP3 transcoding is 128 kb/s
 
@@ -83,7 +83,29 @@ def _speakers(record: TaskRecord) -> list[str | None]:
     return list(diarize(audio, spans, sample_rate=record.sample_rate, speaker_count=count))
 
 
-async def postprocess(record: TaskRecord) -> None:
+def build_translation(task_id: str, transcription: dict[str, Any], sentences: Sequence[dict[str, Any]],
+                      *, layout: str = "paragraphs") -> dict[str, Any]:
+    """The ``{"TaskId", "Translation"}`` document mirroring the transcription's paragraphs.
+
+    ``layout`` is the contract choice: ``"paragraphs"`` (one target: Translation.Paragraphs[]
+    .Sentences[]) or ``"per-language"`` (Translation.<lang>.Paragraphs[]); rest-api §4.2.
+    """
+    languages = sorted({lang for s in sentences for lang in (s.get("translations") or {})})
+    by_language = {}
+    for lang in languages:
+        paragraphs = []
+        for paragraph in transcription["Transcription"]["Paragraphs"]:
+            ids = sorted({w["SentenceId"] for w in paragraph["Words"]})
+            paragraphs.append({"ParagraphId": paragraph["ParagraphId"], "Sentences": [
+                {"SentenceId": i, "Start": int(sentences[i - 1]["start_ms"]), "End": int(sentences[i - 1]["end_ms"]),
+                 "Text": (sentences[i - 1].get("translations") or {}).get(lang, "")} for i in ids]})
+        by_language[lang] = {"Paragraphs": paragraphs}
+    if layout == "paragraphs" and len(by_language) == 1:
+        return {"TaskId": task_id, "Translation": next(iter(by_language.values()))}
+    return {"TaskId": task_id, "Translation": by_language}
+
+
+async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs") -> None:
     """Fill ``record.files`` and ``record.results`` for a stopped realtime record."""
     params = record.parameters or {}
     pcm = np.frombuffer(bytes(record.pcm), dtype="<i2")
@@ -96,6 +118,8 @@ async def postprocess(record: TaskRecord) -> None:
     speakers = await asyncio.to_thread(_speakers, record)
     for sentence, speaker in zip(record.sentences, speakers):
         sentence["final_speaker_id"] = speaker
-    record.results["Transcription"] = build_transcription(
-        record.task_id, record.sentences, speakers, duration_ms=duration_ms
-    )
+    transcription = build_transcription(record.task_id, record.sentences, speakers, duration_ms=duration_ms)
+    record.results["Transcription"] = transcription
+    if params.get("TranslationEnabled"):
+        record.results["Translation"] = build_translation(record.task_id, transcription, record.sentences,
+                                                          layout=translation_layout)

@@ -26,6 +26,7 @@ from .contract import ContractChoices
 from .diarize import OnlineDiarizer
 from .recognizer import Final, Interim, SpeechStart, StreamingRecognizer
 from .store import TaskRecord, TaskStore
+from .translate import SentenceTranslator
 
 __all__ = ["StreamHandler", "websocket_endpoint"]
 
@@ -37,6 +38,15 @@ IDLE_TEXT = "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time, t
 
 def _transcription_options(record: TaskRecord) -> dict[str, Any]:
     return dict((record.parameters or {}).get("Transcription") or {})
+
+
+def _translator(record: TaskRecord, engine: Any) -> SentenceTranslator | None:
+    params = record.parameters or {}
+    targets = (params.get("Translation") or {}).get("TargetLanguages") or []
+    if not params.get("TranslationEnabled") or not targets:
+        return None
+    return SentenceTranslator(engine, source_lang=record.language, targets=targets,
+                              sample_rate=record.sample_rate)
 
 
 class StreamHandler:
@@ -66,6 +76,7 @@ class StreamHandler:
                            speaker_count=(options.get("Diarization") or {}).get("SpeakerCount") or None)
             if options.get("DiarizationEnabled") else None
         )
+        self.translator = _translator(record, engine)
         # Sequential reconnects continue indexes (and optionally time) where the last stream stopped.
         rate = record.sample_rate
         self.time_offset_ms = (
@@ -185,10 +196,13 @@ class StreamHandler:
                     self.session.send(ev.TranscriptionResultChanged(
                         index=index, time_ms=self._t(out.time_ms), result=out.text, words=self._shift(out.words)))
             elif isinstance(out, Final):
-                self._final(out, index)
+                end = self._final(out, index)
+                if self.translator is not None:
+                    await self._flush()  # the SentenceEnd goes out before its translation is computed
+                    await self._translate(out, end)
         await self._flush()
 
-    def _final(self, out: Final, index: int) -> None:
+    def _final(self, out: Final, index: int) -> ev.SentenceEnd:
         speaker = self._speaker(out) if self.diarizer is not None else None
         c = self.choices
         event = ev.SentenceEnd(
@@ -200,7 +214,7 @@ class StreamHandler:
             words=self._shift(out.words),
             speaker_id=speaker if c.emit_speaker_id else None,
         )
-        self.session.send(event)
+        event = self.session.send(event)  # stamped with its message_id (ResultTranslated cites it)
         self.record.sentences.append({
             "index": index,
             "start_ms": self._t(out.start_ms),
@@ -209,14 +223,30 @@ class StreamHandler:
             "words": [(w.text, w.start_ms, w.end_ms) for w in event.words],
             "speaker_id": speaker,
             "confidence": out.confidence,
+            "translations": {},
         })
+        return event
 
-    def _speaker(self, out: Final) -> str:
+    async def _translate(self, out: Final, end: ev.SentenceEnd) -> None:
+        """ResultTranslated per target for a final sentence (complete sentences only)."""
+        texts = await asyncio.to_thread(self.translator.translate, self._segment(out))
+        self.record.sentences[-1]["translations"] = texts
+        for target, text in texts.items():
+            item = ev.TranslatedItem(text=text, index=end.index, begin_time_ms=self._t(out.start_ms),
+                                     end_time_ms=end.time_ms)
+            self.session.send(ev.ResultTranslated(
+                source_message_id=end.message_id, source_lang=self.record.language, target_lang=target,
+                items=(item,), speaker_id=end.speaker_id))
+
+    def _segment(self, out: Final) -> np.ndarray:
+        """The int16 audio of a final sentence, cut from what this stream received."""
         rate = self.record.sample_rate
         start = self.pcm_offset + out.start_ms * rate // 1000
         end = self.pcm_offset + out.end_ms * rate // 1000
-        segment = np.frombuffer(bytes(self.record.pcm[start * 2:end * 2]), dtype="<i2")
-        return self.diarizer.add(segment)
+        return np.frombuffer(bytes(self.record.pcm[start * 2:end * 2]), dtype="<i2")
+
+    def _speaker(self, out: Final) -> str:
+        return self.diarizer.add(self._segment(out))
 
     def _t(self, ms: int) -> int:
         return int(ms) + self.time_offset_ms

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from tingwu_nb.auth import NonceCache, verify
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
+from tingwu_nb.emulator.translate import unsupported_directions
 from tingwu_nb.errors import ServiceError, ThrottledError
 from tingwu_nb.ratelimit import TokenBucket
 
@@ -96,9 +97,9 @@ class _Validator:
         rate = inp.get("SampleRate")
         if not _is_int(rate) or rate not in SAMPLE_RATES or (rate != 16000 and lang in self.choices.languages_16k_only):
             raise _reject("BRK.InvalidAudioSampleRate", "Invalid audio sample rate.")
-        self.parameters(self._obj(body, "Parameters", "Parameters"))
+        self.parameters(self._obj(body, "Parameters", "Parameters"), source=lang)
 
-    def parameters(self, params: Mapping[str, Any]) -> None:
+    def parameters(self, params: Mapping[str, Any], *, source: str) -> None:
         transcription = self._obj(params, "Transcription", "Parameters.Transcription")
         count = self._obj(transcription, "Diarization", "Parameters.Transcription.Diarization").get("SpeakerCount")
         if count is not None and (not _is_int(count) or not 0 <= count <= 100):
@@ -112,6 +113,11 @@ class _Validator:
             targets = translation.get("TargetLanguages")
             if not isinstance(targets, list) or not targets or not set(targets) <= TARGET_LANGUAGES:
                 raise _reject("BRK.InvalidLanguage", "Invalid language.")
+            bad = unsupported_directions(source, targets)
+            if bad:
+                raise _reject("Emulator.UnsupportedTranslation",
+                              f"The offline emulator translates speech into English only (Whisper translate); "
+                              f"{source} -> {', '.join(bad)} is not available here. The cloud supports it.")
         audio = self._obj(params, "Transcoding", "Parameters.Transcoding").get("TargetAudioFormat")
         if audio not in (None, "mp3"):
             raise _reject("BRK.InvalidAudioFormat", "Invalid audio format.")

@@ -1,0 +1,53 @@
+"""Live translation over loopback: ResultTranslated events and the Translation result file."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import pytest
+
+from tests.conftest import requires
+from tingwu_nb import events as ev
+from tingwu_nb.errors import ServiceError
+from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.session import record
+
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
+JAPANESE = "みなさん、おはようございます。かいぎをはじめましょう。"  # kana: espeak cannot read kanji
+
+
+@requires("espeak-ng")
+@requires("sox")
+async def test_japanese_speech_is_translated_into_english_live_and_in_the_result(emulator, tmp_path):
+    """ja → en: each SentenceEnd is followed by a ResultTranslated citing it; a Translation file exists."""
+    raw, wav = tmp_path / "ja_raw.wav", tmp_path / "ja.wav"
+    subprocess.run(["espeak-ng", "-v", "ja", "-w", str(raw), JAPANESE], check=True)
+    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
+                   check=True)
+    request = RealtimeTaskRequest.create(language="ja", translate_to=["en"], output_level=1)
+    async with emulator.client() as client:
+        session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)
+    events = session.events()
+    ends = {e.message_id: e for e in events if isinstance(e, ev.SentenceEnd)}
+    translated = [e for e in events if isinstance(e, ev.ResultTranslated)]
+    assert ends and len(translated) == len(ends)
+    for event in translated:
+        assert event.source_message_id in ends
+        assert (event.source_lang, event.target_lang) == ("ja", "en")
+        assert event.items[0].index == ends[event.source_message_id].index
+        assert any(c.isascii() and c.isalpha() for c in event.items[0].text)  # real English text came out
+    doc = session.result("Translation")
+    sentences = [s for p in doc["Translation"]["Paragraphs"] for s in p["Sentences"]]
+    assert [s["Text"] for s in sentences] == [e.items[0].text for e in translated]
+
+
+async def test_translation_the_emulator_cannot_do_is_refused_at_create_task(emulator):
+    """en → cn has no offline model: CreateTask fails with a message that says so (nothing streams)."""
+    request = RealtimeTaskRequest.create(language="en", translate_to=["cn"])
+    async with emulator.client() as client:
+        with pytest.raises(ServiceError) as caught:
+            await client.create_realtime_task(request)
+    assert caught.value.code == "Emulator.UnsupportedTranslation"
+    assert "English only" in caught.value.message and caught.value.request_id
