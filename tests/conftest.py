@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +51,19 @@ def requires(tool: str) -> pytest.MarkDecorator:
     """Skip (with the reason) when a Debian tool is not installed."""
     return pytest.mark.skipif(shutil.which(tool) is None,
                               reason=f"`{tool}` is not installed (apt-get install {'speex' if 'speex' in tool else tool})")
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
+    """Write int16 mono ``pcm`` as a WAV file and return its path."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    return path
+
+
+def sample_turns_wav(path: Path, turns: int, pcm16k: np.ndarray, truth: dict) -> Path:
+    """The first ``turns`` turns of the sample meeting (plus 0.5 s) as a 16 kHz WAV file."""
+    end = int((truth["turns"][turns - 1]["end_s"] + 0.5) * 16000)
+    return write_wav(path, pcm16k[:end], 16000)

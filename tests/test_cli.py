@@ -7,11 +7,11 @@ import re
 import signal
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import sample_turns_wav
 from tingwu_nb.config import Credentials
 from tingwu_nb.tasks import TingwuClient
 
@@ -31,13 +31,7 @@ def _cli(*args: str) -> list[str]:
 
 def test_transcribe_uses_the_embedded_emulator_and_writes_a_session(tmp_path, sample_pcm16k, sample_truth):
     """`tingwu-nb transcribe FILE` with no credentials streams to the emulator and prints the table."""
-    end = int(sample_truth["turns"][1]["end_s"] * 16000) + 8000
-    clip = tmp_path / "two_turns.wav"
-    with wave.open(str(clip), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(sample_pcm16k[:end].tobytes())
+    clip = sample_turns_wav(tmp_path / "two_turns.wav", 2, sample_pcm16k, sample_truth)
     out = subprocess.run(_cli("transcribe", str(clip), "--speed", "max", "--out", str(tmp_path / "s")),
                          capture_output=True, text=True, env=_env(tmp_path), timeout=300)
     assert out.returncode == 0, out.stderr

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import requires, wer
+from tests.conftest import requires, sample_turns_wav, wer, write_wav
 from tingwu_nb import events as ev
 from tingwu_nb.audio import load_pcm
 from tingwu_nb.emulator.app import Emulator
@@ -22,15 +21,6 @@ from tingwu_nb.session import Session, record
 from tingwu_nb.stream import RealtimeStream
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
-
-
-def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.astype("<i2").tobytes())
-    return path
 
 
 def truth_text(truth: dict, turns: slice = slice(None)) -> str:
@@ -46,8 +36,7 @@ async def run(emu: Emulator, source, tmp_path: Path, **create) -> Session:
 @pytest.fixture(scope="module")
 def clip3(tmp_path_factory, sample_pcm16k, sample_truth) -> Path:
     """The first three turns of the sample meeting (three speakers), as a WAV file."""
-    end = int((sample_truth["turns"][2]["end_s"] + 0.5) * 16000)
-    return write_wav(tmp_path_factory.mktemp("clip") / "clip3.wav", sample_pcm16k[:end], 16000)
+    return sample_turns_wav(tmp_path_factory.mktemp("clip") / "clip3.wav", 3, sample_pcm16k, sample_truth)
 
 
 def speaker_accuracy(sentences, truth: dict) -> float:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import wave
 
 import pytest
 
+from tests.conftest import sample_turns_wav
 from tingwu_nb.params import RealtimeTaskRequest
 from tingwu_nb.session import record_sync, run_sync
 
@@ -16,14 +16,7 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 @pytest.fixture()
 def short_clip(tmp_path, sample_pcm16k, sample_truth):
-    end = int((sample_truth["turns"][0]["end_s"] + 0.5) * 16000)
-    path = tmp_path / "turn1.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(sample_pcm16k[:end].tobytes())
-    return path
+    return sample_turns_wav(tmp_path / "turn1.wav", 1, sample_pcm16k, sample_truth)
 
 
 def test_record_sync_without_a_loop_uses_the_embedded_emulator(short_clip, tmp_path, monkeypatch):

@@ -30,110 +30,23 @@ from starlette.routing import BaseRoute, Route
 from tingwu_nb.auth import NonceCache, verify
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
-from tingwu_nb.emulator.translate import unsupported_directions
+from tingwu_nb.emulator.validate import Validator, reject
 from tingwu_nb.errors import ServiceError, ThrottledError
 from tingwu_nb.ratelimit import TokenBucket
 
 __all__ = ["TASKS_PATH", "rest_routes"]
 
 TASKS_PATH = "/openapi/tingwu/v2/tasks"
-# rest §2.2 (SDK enum + docs); "auto" is offline-only, so refused here.
-LANGUAGES = frozenset({"cn", "en", "fspk", "ja", "yue", "ko", "multilingual"})
-HINT_LANGUAGES = frozenset({"cn", "en", "yue", "ja", "ko", "de", "fr", "ru"})
-TARGET_LANGUAGES = frozenset({"cn", "en", "ja", "ko", "de", "fr", "ru"})
-FORMATS = frozenset({"pcm", "opus", "aac", "speex", "mp3"})
-SAMPLE_RATES = (8000, 16000)
 THROTTLE_MESSAGE = "Request was denied due to user flow control."  # rest §5.3 (quoted by Tingwu docs)
 
 PostProcess = Callable[[TaskRecord], Awaitable[None]]
 WsUrlFor = Callable[[Request, TaskRecord], str]
 
 
-def _reject(code: str, message: str, status: int = 400) -> ServiceError:
-    return ServiceError(message, code=code, status_code=status)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def default_ws_url(request: Request, record: TaskRecord) -> str:
     """``ws(s)://<host:port>/api/ws/v1?mc=<join token>`` for the host the client called."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return f"{scheme}://{request.headers.get('host', request.url.netloc)}/api/ws/v1?mc={record.join_token}"
-
-
-class _Validator:
-    """Body checks of a realtime start request, on the raw wire dict (rest §2.2-§2.3, §5.2)."""
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self.config = config
-        self.choices = config.choices
-
-    def _obj(self, parent: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
-        value = parent.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise _reject(self.choices.invalid_parameter_code, f"{path} must be a JSON object.")
-        return value
-
-    def app_key(self, body: Mapping[str, Any]) -> None:
-        if not hmac.compare_digest(str(body.get("AppKey", "")).encode(), self.config.app_key.encode()):
-            raise _reject("BRK.InvalidAppKey", "Invalid app key.")
-
-    def start(self, body: Mapping[str, Any]) -> None:
-        inp = self._obj(body, "Input", "Input")
-        if "TaskId" in inp:
-            raise _reject(self.choices.invalid_parameter_code, "Input.TaskId must not be sent when creating a task.")
-        lang = inp.get("SourceLanguage")
-        if lang not in LANGUAGES:
-            raise _reject("BRK.InvalidLanguage", "Invalid language.")
-        hints = inp.get("LanguageHints")
-        if hints is not None and (not isinstance(hints, list) or not set(hints) <= HINT_LANGUAGES):
-            raise _reject("BRK.InvalidLanguage", "Invalid language.")
-        if inp.get("Format") not in FORMATS:
-            raise _reject("BRK.InvalidAudioFormat", "Invalid audio format.")
-        rate = inp.get("SampleRate")
-        if not _is_int(rate) or rate not in SAMPLE_RATES or (rate != 16000 and lang in self.choices.languages_16k_only):
-            raise _reject("BRK.InvalidAudioSampleRate", "Invalid audio sample rate.")
-        self.parameters(self._obj(body, "Parameters", "Parameters"), source=lang)
-
-    def parameters(self, params: Mapping[str, Any], *, source: str) -> None:
-        transcription = self._obj(params, "Transcription", "Parameters.Transcription")
-        count = self._obj(transcription, "Diarization", "Parameters.Transcription.Diarization").get("SpeakerCount")
-        if count is not None and (not _is_int(count) or not 0 <= count <= 100):
-            raise _reject("BRK.InvalidRoleSplitNum", "Invalid roleSplitNum.")
-        translation = self._obj(params, "Translation", "Parameters.Translation")
-        for section in (transcription, translation):
-            for key in ("OutputLevel", "AdditionalStreamOutputLevel"):
-                if section.get(key) not in (None, 1, 2):
-                    raise _reject("BRK.InvalidOutputEnabledSetting", "Invalid output enabled setting.")
-        if params.get("TranslationEnabled"):
-            targets = translation.get("TargetLanguages")
-            if not isinstance(targets, list) or not targets or not set(targets) <= TARGET_LANGUAGES:
-                raise _reject("BRK.InvalidLanguage", "Invalid language.")
-            bad = unsupported_directions(source, targets)
-            if bad:
-                raise _reject("Emulator.UnsupportedTranslation",
-                              f"The offline emulator translates speech into English only (Whisper translate); "
-                              f"{source} -> {', '.join(bad)} is not available here. The cloud supports it.")
-        audio = self._obj(params, "Transcoding", "Parameters.Transcoding").get("TargetAudioFormat")
-        if audio not in (None, "mp3"):
-            raise _reject("BRK.InvalidAudioFormat", "Invalid audio format.")
-        if params.get("CustomPromptEnabled"):
-            self._custom_prompt(self._obj(params, "CustomPrompt", "Parameters.CustomPrompt").get("Contents"))
-
-    def _custom_prompt(self, contents: Any) -> None:
-        ok = isinstance(contents, list) and 1 <= len(contents) <= 3  # rest §2.3.8
-        ok = ok and all(
-            isinstance(c, Mapping) and c.get("Name") and "{Transcription}" in str(c.get("Prompt", "")) for c in contents
-        )
-        if not ok:
-            raise _reject(
-                self.choices.invalid_parameter_code,
-                "Parameters.CustomPrompt.Contents needs 1-3 items with Name and a Prompt containing {Transcription}.",
-            )
 
 
 class _RestApi:
@@ -151,7 +64,7 @@ class _RestApi:
         self.store = store
         self.config = config
         self.choices = config.choices
-        self.validate = _Validator(config)
+        self.validate = Validator(config)
         self._postprocess = postprocess
         self._clock = clock
         self._ws_url_for = ws_url_for or default_ws_url
@@ -187,7 +100,7 @@ class _RestApi:
             key_id = found.group(1) if found else "anonymous"
         self._throttle(key_id, action)
         if headers.get("x-acs-action") != action:
-            raise _reject(
+            raise reject(
                 self.choices.action_mismatch_code,
                 f"x-acs-action {headers.get('x-acs-action')!r} does not match this API ({action}).",
                 self.choices.action_mismatch_status,
@@ -229,7 +142,7 @@ class _RestApi:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise _reject(self.choices.invalid_parameter_code, "The request body must be a JSON object.")
+            raise reject(self.choices.invalid_parameter_code, "The request body must be a JSON object.")
         return body
 
     # -- CreateTask ------------------------------------------------------------
@@ -241,7 +154,7 @@ class _RestApi:
             key_id = self._authenticate(request, raw, "CreateTask")
             kind, operation = request.query_params.get("type"), request.query_params.get("operation", "start")
             if kind != "realtime" or operation not in ("start", "stop"):
-                raise _reject(
+                raise reject(
                     self.choices.invalid_parameter_code,
                     f"Unsupported task type/operation: {kind!r}/{operation!r} (the emulator serves type=realtime).",
                 )
@@ -267,13 +180,13 @@ class _RestApi:
         inp = body.get("Input")
         task_id = inp.get("TaskId") if isinstance(inp, dict) else None
         if not isinstance(task_id, str) or not task_id:
-            raise _reject(self.choices.invalid_parameter_code, "Input.TaskId is required to stop a task.")
+            raise reject(self.choices.invalid_parameter_code, "Input.TaskId is required to stop a task.")
         record = self.store.get(task_id)
         if record is None or record.app_key != body.get("AppKey"):
-            raise _reject(self.choices.unknown_task_code, "Invalid task id.")
+            raise reject(self.choices.unknown_task_code, "Invalid task id.")
         if record.status != "ONGOING" or record.phase != "streaming":
             if not self.choices.repeat_stop_idempotent:
-                raise _reject(self.choices.repeat_stop_code, "Task is not ongoing.", self.choices.repeat_stop_status)
+                raise reject(self.choices.repeat_stop_code, "Task is not ongoing.", self.choices.repeat_stop_status)
         else:
             record.phase = "postprocessing"
             record.stopped_at = self._clock()
@@ -316,7 +229,7 @@ class _RestApi:
             record = self.store.get(task_id)
             if record is None:
                 if self.choices.unknown_task != "invalid":
-                    raise _reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
+                    raise reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
                 return self._ok({"TaskId": task_id, "TaskStatus": "INVALID"}, rid)
             return self._ok(self._task_data(request, record), rid)
         except ServiceError as exc:
