@@ -16,7 +16,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,78 +145,94 @@ async def record(
     fmt, rate = request.input.format, request.input.sample_rate
     info = probe(source)
     frames = stream_frames(load_pcm(source, sample_rate=rate), rate, fmt)
-    if client is None:
-        from .connect import connect
+    recording = _Recording(request=request, info=info, frames=frames, speed=speed, out_dir=out_dir,
+                           on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+    if client is not None:
+        return await recording.run(client)
+    from .connect import connect
 
-        async with connect() as default_client:
-            return await record(source, request, client=default_client, speed=speed, out_dir=out_dir,
-                                on_event=on_event, options=options, poll_interval_s=poll_interval_s,
-                                timeout_s=timeout_s)
-    writer = SessionWriter(new_session_dir(out_dir or DEFAULT_ROOT), fmt=fmt, secrets=_secrets_of(client))
-    writer.update(request=request.to_wire(), audio=asdict(info) | {"source": str(info.source)},
-                  endpoint=redact_url(str(getattr(client, "endpoint", ""))), speed=str(speed))
-    try:
-        await _run(client, request, frames, writer, speed, on_event, options, poll_interval_s, timeout_s)
-    finally:
-        writer.close()
-    return Session(writer.directory)
+    async with connect() as default_client:
+        return await recording.run(default_client)
 
 
-async def _run(client, request, frames, writer, speed, on_event, options, poll_interval_s, timeout_s) -> None:
-    writer.phase("create")
-    task = await client.create_realtime_task(request)
-    writer.add_secret(task.meeting_join_url)
-    writer.update(task_id=task.task_id, task_key=task.task_key, status="streaming",
-                  create_request_id=task.request_id)
-    report = PacingReport(0, 0.0, 0.0, 0.0, 0.0)
-    try:
-        await _stream(task.meeting_join_url, frames, writer, speed, on_event, options, report)
-    except TingwuError as exc:
-        writer.update(status="stream_failed", error=_error_record(exc), pacing=asdict(report))
-        await _stop_and_collect(client, task.task_id, writer, poll_interval_s, timeout_s)
-        raise
-    writer.update(pacing=asdict(report))
-    await _stop_and_collect(client, task.task_id, writer, poll_interval_s, timeout_s)
+@dataclass
+class _Recording:
+    """One validated, converted recording and how to run it; :meth:`run` does the I/O."""
 
+    request: RealtimeTaskRequest
+    info: Any
+    frames: list
+    speed: float
+    out_dir: str | os.PathLike | None
+    on_event: Callable[[ev.Event], None] | None
+    options: StreamOptions | None
+    poll_interval_s: float
+    timeout_s: float
 
-async def _stream(join_url, frames, writer, speed, on_event, options, report) -> None:
-    def handle(event: ev.Event) -> None:
-        writer.event(event)
-        if on_event is not None:
-            on_event(event)
+    async def run(self, client: Any) -> Session:
+        """CreateTask → stream → stop → results, writing the session directory as it goes."""
+        writer = SessionWriter(new_session_dir(self.out_dir or DEFAULT_ROOT), fmt=self.request.input.format,
+                               secrets=_secrets_of(client))
+        writer.update(request=self.request.to_wire(), audio=asdict(self.info) | {"source": str(self.info.source)},
+                      endpoint=redact_url(str(getattr(client, "endpoint", ""))), speed=str(self.speed))
+        try:
+            await self._lifecycle(client, writer)
+        finally:
+            writer.close()
+        return Session(writer.directory)
 
-    async with RealtimeStream(join_url, options=options, on_event=handle, on_frame=writer.frame) as stream:
-        writer.phase("stream_started")
-        await stream_frames_to(stream, frames, speed=speed, report=report)
-        writer.phase("audio_sent")
-        await stream.stop()
-        writer.phase("stream_completed")
+    async def _lifecycle(self, client: Any, writer: SessionWriter) -> None:
+        writer.phase("create")
+        task = await client.create_realtime_task(self.request)
+        writer.add_secret(task.meeting_join_url)
+        writer.update(task_id=task.task_id, task_key=task.task_key, status="streaming",
+                      create_request_id=task.request_id)
+        report = PacingReport()
+        try:
+            await self._stream(task.meeting_join_url, writer, report)
+        except TingwuError as exc:
+            writer.update(status="stream_failed", error=_error_record(exc), pacing=asdict(report))
+            await self._stop_and_collect(client, task.task_id, writer)
+            raise
+        writer.update(pacing=asdict(report))
+        await self._stop_and_collect(client, task.task_id, writer)
 
+    async def _stream(self, join_url: str, writer: SessionWriter, report: PacingReport) -> None:
+        def handle(event: ev.Event) -> None:
+            writer.event(event)
+            if self.on_event is not None:
+                self.on_event(event)
 
-async def _stop_and_collect(client, task_id, writer, poll_interval_s, timeout_s) -> None:
-    stopped = await client.stop_realtime_task(task_id)
-    writer.phase("task_stopped")
-    writer.update(stop_request_id=stopped.request_id)
-    final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
-    writer.phase("task_finished")
-    results = {}
-    for kind, url in sorted(final.result_urls.items()):
-        doc = await client.fetch_json(url)
-        results[kind] = writer.result(kind, doc).name
-    if final.output_mp3_path:
-        results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", await client.fetch_bytes(final.output_mp3_path)).name
-    status = final.status or "unknown"
-    fields: dict[str, Any] = {"results": results}
-    if writer.meta.get("status") != "stream_failed":
-        fields["status"] = status
-    if final.error_code:
-        fields["task_error"] = {"code": final.error_code, "message": final.error_message}
-    writer.update(**fields)
-    transcription = writer.directory / "results" / "Transcription.json"
-    if transcription.exists():
-        doc = json.loads(transcription.read_text(encoding="utf-8"))
-        sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
-        words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
+        async with RealtimeStream(join_url, options=self.options, on_event=handle, on_frame=writer.frame) as stream:
+            writer.phase("stream_started")
+            await stream_frames_to(stream, self.frames, speed=self.speed, report=report)
+            writer.phase("audio_sent")
+            await stream.stop()
+            writer.phase("stream_completed")
+
+    async def _stop_and_collect(self, client: Any, task_id: str, writer: SessionWriter) -> None:
+        stopped = await client.stop_realtime_task(task_id)
+        writer.phase("task_stopped")
+        writer.update(stop_request_id=stopped.request_id)
+        final = await client.wait_for_task(task_id, poll_interval_s=self.poll_interval_s, timeout_s=self.timeout_s)
+        writer.phase("task_finished")
+        results = {}
+        for kind, url in sorted(final.result_urls.items()):
+            results[kind] = writer.result(kind, await client.fetch_json(url)).name
+        if final.output_mp3_path:
+            mp3 = await client.fetch_bytes(final.output_mp3_path)
+            results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", mp3).name
+        fields: dict[str, Any] = {"results": results}
+        if writer.meta.get("status") != "stream_failed":
+            fields["status"] = final.status or "unknown"
+        if final.error_code:
+            fields["task_error"] = {"code": final.error_code, "message": final.error_message}
+        writer.update(**fields)
+        transcription = writer.directory / "results" / "Transcription.json"
+        if transcription.exists():
+            doc = json.loads(transcription.read_text(encoding="utf-8"))
+            sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
+            words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:
