@@ -68,6 +68,12 @@ async def test_sample_meeting_at_16k_is_accurate_and_speakers_are_separated(emul
     decoded = load_pcm(mp3, sample_rate=16000)
     assert abs(len(decoded) / 16000 - sample_truth["duration_s"]) < 0.5
     assert (session.directory / "sentences.parquet").exists() and (session.directory / "words.parquet").exists()
+    doc = session.transcription["Transcription"]  # rest-api §4.1 shape
+    words = [w for p in doc["Paragraphs"] for w in p["Words"]]
+    assert [w["Id"] for w in words] == list(range(10, 10 * len(words) + 1, 10))
+    assert sorted({w["SentenceId"] for w in words}) == list(range(1, len(sentences) + 1))
+    assert len(doc["AudioSegments"]) == len(sentences) and doc["AudioInfo"]["Duration"] > 50_000
+    assert all(p["SpeakerId"] in {"1", "2", "3"} for p in doc["Paragraphs"])
 
 
 async def test_sample_meeting_at_8k(emulator, sample_path, sample_truth, tmp_path):

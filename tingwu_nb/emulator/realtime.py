@@ -11,7 +11,6 @@ recogniser in a thread, turning its output into SentenceBegin / TranscriptionRes
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +29,6 @@ from .translate import SentenceTranslator
 
 __all__ = ["StreamHandler", "websocket_endpoint"]
 
-log = logging.getLogger("tingwu_nb.emulator")
 
 _STOP = object()
 IDLE_TEXT = "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time, the last directive is '{}'!"
