@@ -35,7 +35,7 @@ from .metrics import cer, wer
 from .params import RealtimeTaskRequest
 from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
 from .samples import load_sample_meeting, sample_meeting_path
-from .session import Session, record, record_sync
+from .session import Session, record, record_sync, recover
 from .stream import RealtimeStream, StreamOptions
 from .tasks import TaskInfo, TingwuClient
 
@@ -79,6 +79,7 @@ __all__ = [
     "probe",
     "record",
     "record_sync",
+    "recover",
     "redact_text",
     "redact_url",
     "resolve_credentials",

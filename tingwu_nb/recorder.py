@@ -78,6 +78,16 @@ class SessionWriter:
         self._event_seq = 0
         self.frames_sent: list[tuple[int, float]] = []
 
+    @classmethod
+    def reopen(cls, directory: str | os.PathLike, *, secrets: Iterable[str] = ()) -> SessionWriter:
+        """Continue writing an existing session directory (after a crash), keeping its metadata."""
+        directory = Path(directory)
+        meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
+        fmt = ((meta.get("request") or {}).get("Input") or {}).get("Format", "pcm")
+        writer = cls(directory, fmt=fmt, secrets=secrets)
+        writer.meta = meta
+        return writer
+
     def add_secret(self, value: str | None) -> None:
         """Never write ``value`` (e.g. the join URL once CreateTask returned it)."""
         if value:

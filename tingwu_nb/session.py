@@ -25,14 +25,14 @@ import pandas as pd
 from . import events as ev
 from .audio import PacingReport, load_pcm, probe, stream_frames
 from .config import redact_url
-from .errors import TingwuError
+from .errors import ServiceError, TingwuError
 from .params import RealtimeTaskRequest
 from .protocol import decode
 from .recorder import SessionWriter, new_session_dir
 from .results import live_sentences_frame, sentences_frame, words_frame
 from .stream import RealtimeStream, StreamOptions, stream_frames_to
 
-__all__ = ["Session", "record", "record_sync", "run_sync"]
+__all__ = ["Session", "record", "record_sync", "recover", "run_sync"]
 
 T = TypeVar("T")
 DEFAULT_ROOT = "sessions"
@@ -192,10 +192,10 @@ class _Recording:
             await self._stream(task.meeting_join_url, writer, report)
         except TingwuError as exc:
             writer.update(status="stream_failed", error=_error_record(exc), pacing=asdict(report))
-            await self._stop_and_collect(client, task.task_id, writer)
+            await _collect(client, task.task_id, writer, self.poll_interval_s, self.timeout_s)
             raise
         writer.update(pacing=asdict(report))
-        await self._stop_and_collect(client, task.task_id, writer)
+        await _collect(client, task.task_id, writer, self.poll_interval_s, self.timeout_s)
 
     async def _stream(self, join_url: str, writer: SessionWriter, report: PacingReport) -> None:
         def handle(event: ev.Event) -> None:
@@ -210,29 +210,76 @@ class _Recording:
             await stream.stop()
             writer.phase("stream_completed")
 
-    async def _stop_and_collect(self, client: Any, task_id: str, writer: SessionWriter) -> None:
+
+async def _collect(client: Any, task_id: str, writer: SessionWriter, poll_interval_s: float, timeout_s: float,
+                   *, stop: bool = True) -> None:
+    """Stop the record (unless told not to), wait for it, download every result, write the tables."""
+    if stop:
         stopped = await client.stop_realtime_task(task_id)
         writer.phase("task_stopped")
         writer.update(stop_request_id=stopped.request_id)
-        final = await client.wait_for_task(task_id, poll_interval_s=self.poll_interval_s, timeout_s=self.timeout_s)
-        writer.phase("task_finished")
-        results = {}
-        for kind, url in sorted(final.result_urls.items()):
-            results[kind] = writer.result(kind, await client.fetch_json(url)).name
-        if final.output_mp3_path:
-            mp3 = await client.fetch_bytes(final.output_mp3_path)
-            results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", mp3).name
-        fields: dict[str, Any] = {"results": results}
-        if writer.meta.get("status") != "stream_failed":
-            fields["status"] = final.status or "unknown"
-        if final.error_code:
-            fields["task_error"] = {"code": final.error_code, "message": final.error_message}
-        writer.update(**fields)
-        transcription = writer.directory / "results" / "Transcription.json"
-        if transcription.exists():
-            doc = json.loads(transcription.read_text(encoding="utf-8"))
-            sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
-            words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
+    final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+    writer.phase("task_finished")
+    results = {}
+    for kind, url in sorted(final.result_urls.items()):
+        results[kind] = writer.result(kind, await client.fetch_json(url)).name
+    if final.output_mp3_path:
+        mp3 = await client.fetch_bytes(final.output_mp3_path)
+        results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", mp3).name
+    fields: dict[str, Any] = {"results": results}
+    if writer.meta.get("status") != "stream_failed":
+        fields["status"] = final.status or "unknown"
+    if final.error_code:
+        fields["task_error"] = {"code": final.error_code, "message": final.error_message}
+    writer.update(**fields)
+    transcription = writer.directory / "results" / "Transcription.json"
+    if transcription.exists():
+        doc = json.loads(transcription.read_text(encoding="utf-8"))
+        sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
+        words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
+
+
+async def recover(
+    directory: str | os.PathLike,
+    *,
+    client: Any = None,
+    poll_interval_s: float = 1.0,
+    timeout_s: float = 3600.0,
+) -> Session:
+    """Finish a session whose process died mid-record: stop its task if still streaming, fetch results.
+
+    Args:
+        directory: the session directory (its session.json names the task).
+        client: the service that owns the task (default: :func:`tingwu_nb.connect`, which is
+            only right if the same cloud account or a still-running emulator owns it).
+
+    Raises:
+        FileNotFoundError if ``directory`` is not a session; ServiceError if the service no
+        longer knows the task.
+    """
+    session = Session(directory)
+    if not session.task_id:
+        raise ValueError(f"{directory}: no task was created (nothing to recover)")
+    if client is None:
+        from .connect import connect
+
+        async with connect() as default_client:
+            return await recover(directory, client=default_client, poll_interval_s=poll_interval_s,
+                                 timeout_s=timeout_s)
+    writer = SessionWriter.reopen(directory, secrets=_secrets_of(client))
+    try:
+        info = await client.get_task_info(session.task_id)
+        if info.status == "ONGOING" and session.status in ("streaming", "stream_failed", "created"):
+            try:
+                await client.stop_realtime_task(session.task_id)
+                writer.phase("task_stopped")
+            except ServiceError as exc:  # already stopped by someone else: just collect
+                writer.update(recover_stop_error=_error_record(exc))
+        writer.update(recovered=True)
+        await _collect(client, session.task_id, writer, poll_interval_s, timeout_s, stop=False)
+    finally:
+        writer.close()
+    return Session(directory)
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:
