@@ -8,7 +8,10 @@ number of speakers chosen by cosine silhouette unless given; euclidean silhouett
 on the 3-voice sample meeting, cosine picks 3 at 16 and 8 kHz), shorter ones join the nearest
 centroid.
 :class:`OnlineDiarizer` gives provisional live labels for ``SentenceEnd.speaker_id`` by
-re-clustering everything seen so far and keeping already-issued labels where possible.
+re-clustering everything seen so far and keeping already-issued labels. Standardised features and
+silhouettes need many segments, so live clustering uses an absolute same-voice test instead
+(per-frame delta-BIC between full-covariance MFCC Gaussians, plus a pitch gap) that already
+separates the first two sentences; on the sample meeting it labels every turn right from the start.
 
 Labels are ``"1"``, ``"2"``, ... in order of first appearance.
 """
@@ -16,6 +19,7 @@ Labels are ``"1"``, ``"2"``, ... in order of first appearance.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +35,18 @@ MIN_CLUSTER_MS = 1000
 # Below this cosine silhouette, k >= 2 explains the data no better than one speaker (measured on the
 # sample meeting: single-speaker subsets score <= 0.26, two- and three-speaker sets >= 0.29).
 SINGLE_SPEAKER_SILHOUETTE = 0.27
+# Live clustering (OnlineDiarizer): two segments are one voice when the per-frame delta-BIC of one pooled
+# full-covariance Gaussian over MFCC c1..c19 vs one per segment is below this (average linkage). Chosen on
+# the sample plus 10 synthetic espeak-ng meetings (2-4 voices): at 16 kHz 0.5 (0.4 and 0.6 are 0-4 points
+# worse); 8 kHz audio leaves the upper mel bands empty, which shrinks all distances, so it uses 0.4 (0.5 is
+# 1 point, 0.6 three points worse, and 0.5 mislabels one sample turn).
+BIC_SAME_VOICE = 0.5
+BIC_SAME_VOICE_NARROWBAND = 0.4
+# Median pitches further apart than this (semitones) are two voices; one voice's sentences varied by
+# <= 3.8 st on the same data.
+PITCH_APART_ST = 5.0
+MIN_VOICED_FRAMES = 10
+_APART = 10.0
 # Clustering ignores c0 (mean and spread of log energy): it tracks loudness and channel, not voice.
 _CLUSTER_COLS = np.array([i for i in range(2 * N_MFCC + 2) if i not in (0, N_MFCC)])
 
@@ -183,21 +199,99 @@ def diarize(
     return _first_appearance(_cluster(feats, durations, speaker_count, max_speakers))
 
 
+@dataclass(frozen=True)
+class _Voice:
+    """Frame statistics of one segment: MFCC c1..c19 count, mean and scatter, plus median pitch."""
+
+    frames: int
+    mean: np.ndarray
+    scatter: np.ndarray
+    logdet: float
+    pitch: float | None
+
+
+def _logdet(frames: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+    """log |covariance| of one or a stack of scatter matrices (ridge keeps silence finite)."""
+    cov = scatter / np.maximum(frames, 1)[..., None, None] + 1e-6 * np.eye(scatter.shape[-1])
+    return np.linalg.slogdet(cov)[1]
+
+
+def _voice(x: np.ndarray) -> _Voice:
+    if len(x) < WIN:
+        x = np.pad(x, (0, WIN - len(x)))
+    f = _mfcc(x)[:, 1:]
+    mean = f.mean(axis=0)
+    scatter = (f - mean).T @ (f - mean)
+    f0 = _f0_semitones(x)
+    pitch = float(np.median(f0)) if len(f0) >= MIN_VOICED_FRAMES else None
+    return _Voice(len(f), mean, scatter, float(_logdet(np.array(len(f)), scatter)), pitch)
+
+
+def _bic_distances(new: _Voice, old: Sequence[_Voice]) -> np.ndarray:
+    """Per-frame delta-BIC of "one full-covariance Gaussian" vs "two" between ``new`` and each of ``old``.
+
+    Negative means the pooled model is cheaper (same voice); a segment whose median pitch is more than
+    :data:`PITCH_APART_ST` from the other's gets at least :data:`_APART` (clearly another voice).
+    """
+    if not old:
+        return np.zeros(0)
+    na = np.array([v.frames for v in old], dtype=float)
+    ma = np.stack([v.mean for v in old])
+    n = na + new.frames
+    mu = (na[:, None] * ma + new.frames * new.mean) / n[:, None]
+    da, db = ma - mu, new.mean - mu
+    pooled = (np.stack([v.scatter for v in old]) + new.scatter
+              + na[:, None, None] * da[:, :, None] * da[:, None, :]
+              + new.frames * db[:, :, None] * db[:, None, :])
+    la = np.array([v.logdet for v in old])
+    d = ma.shape[1]
+    penalty = 0.5 * (d + d * (d + 1) / 2) * np.log(n)
+    dist = (0.5 * (n * _logdet(n, pooled) - na * la - new.frames * new.logdet) - penalty) / n
+    if new.pitch is not None:
+        apart = np.array([v.pitch is not None and abs(v.pitch - new.pitch) > PITCH_APART_ST for v in old])
+        dist[apart] = np.maximum(dist[apart], _APART)
+    return dist
+
+
+def _threshold_clusters(dist: np.ndarray, threshold: float, max_clusters: int) -> np.ndarray:
+    """Average-linkage clusters of a square distance matrix, merged while closer than ``threshold``."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    m = len(dist)
+    if m < 2:
+        return np.zeros(m, dtype=int)
+    # Average linkage commutes with a shift, so shift to the non-negative distances scipy expects.
+    shift = min(0.0, float(dist[np.triu_indices(m, 1)].min()))
+    tree = linkage(squareform(dist - shift, checks=False), method="average")
+    labels = fcluster(tree, t=threshold - shift, criterion="distance")
+    if labels.max() > max_clusters:
+        labels = fcluster(tree, t=max_clusters, criterion="maxclust")
+    return labels - 1
+
+
 class OnlineDiarizer:
     """Provisional per-sentence speaker labels while the stream is live.
 
-    Call :meth:`add` with each finished sentence's audio; it re-clusters all sentences so far
-    and maps the new clustering onto the labels already issued (greedy best overlap), so an
-    earlier label is never changed and a new voice gets the next free number. Run
-    :func:`diarize` on the whole recording afterwards for the final labels.
+    Call :meth:`add` with each finished sentence's audio, in order. Each call re-clusters all
+    sentences so far with an absolute criterion that works from the second sentence on (per-frame
+    delta-BIC of full-covariance MFCC Gaussians, average linkage, threshold
+    :data:`BIC_SAME_VOICE`, or :data:`BIC_SAME_VOICE_NARROWBAND` below 16 kHz; median pitches more than :data:`PITCH_APART_ST` apart mean different
+    voices; sentences under 1 s join the nearest longer one), at most ``speaker_count`` (else
+    ``max_speakers``) clusters. The clustering is mapped onto the labels already issued by maximum
+    overlap (Hungarian assignment), so an issued label is never changed; the new sentence takes its
+    cluster's label, or the next free number for a voice not seen before (the nearest earlier
+    sentence's label once the cap is reached). Run :func:`diarize` on the whole recording afterwards
+    for the final labels.
     """
 
     def __init__(self, *, sample_rate: int = 16000, speaker_count: int | None = None, max_speakers: int = 8) -> None:
         self.sample_rate = sample_rate
         self.speaker_count = speaker_count
         self.max_speakers = max_speakers
-        self._features: list[np.ndarray] = []
+        self._voices: list[_Voice] = []
         self._durations: list[int] = []
+        self._dist = np.zeros((0, 0))
         self._labels: list[str] = []
 
     @property
@@ -208,32 +302,43 @@ class OnlineDiarizer:
     def add(self, audio_segment: np.ndarray) -> str:
         """Return the speaker label of this new segment (mono, at ``sample_rate``)."""
         x = _to16k(audio_segment, self.sample_rate)
-        self._features.append(embed(x))
+        voice = _voice(x)
+        n = len(self._voices)
+        dist = np.zeros((n + 1, n + 1))
+        dist[:n, :n] = self._dist
+        dist[n, :n] = dist[:n, n] = _bic_distances(voice, self._voices)
+        self._dist = dist
+        self._voices.append(voice)
         self._durations.append(len(x) * 1000 // SR)
-        clusters = _cluster(np.stack(self._features), self._durations, self.speaker_count, self.max_speakers)
-        mapping: dict[int, str] = {}
-        overlap: dict[tuple[int, str], int] = {}
-        for c, lab in zip(clusters[:-1], self._labels, strict=True):
-            overlap[(int(c), lab)] = overlap.get((int(c), lab), 0) + 1
-        used: set[str] = set()
-        for (c, lab), _count in sorted(overlap.items(), key=lambda kv: -kv[1]):
-            if c not in mapping and lab not in used:
-                mapping[c] = lab
-                used.add(lab)
-        new = int(clusters[-1])
-        issued = {int(lab) for lab in self._labels}
-        if new in mapping:
-            label = mapping[new]
-        elif self.speaker_count and len(issued) >= self.speaker_count:
-            label = self._nearest_label()
-        else:
-            label = str(max(issued, default=0) + 1)
+        label = self._label_of_newest(self._clusters())
         self._labels.append(label)
         return label
 
-    def _nearest_label(self) -> str:
-        """Label of the earlier segment closest to the newest one (standardised features)."""
-        f = np.stack(self._features)
-        z = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-9)
-        d = ((z[:-1] - z[-1]) ** 2).sum(axis=1)
-        return self._labels[int(np.argmin(d))]
+    def _clusters(self) -> np.ndarray:
+        n = len(self._voices)
+        long_idx = np.array([i for i, d in enumerate(self._durations) if d >= MIN_CLUSTER_MS], dtype=int)
+        if len(long_idx) == 0:
+            long_idx = np.arange(n)
+        cap = self.speaker_count or self.max_speakers
+        threshold = BIC_SAME_VOICE if self.sample_rate >= SR else BIC_SAME_VOICE_NARROWBAND
+        long_labels = _threshold_clusters(self._dist[np.ix_(long_idx, long_idx)], threshold, cap)
+        out = long_labels[np.argmin(self._dist[:, long_idx], axis=1)]  # short segments: nearest long one
+        out[long_idx] = long_labels
+        return out
+
+    def _label_of_newest(self, clusters: np.ndarray) -> str:
+        """Map ``clusters`` onto the issued labels by maximum overlap; the last row is the new segment."""
+        from scipy.optimize import linear_sum_assignment
+
+        issued = sorted(set(self._labels), key=int)
+        if issued:
+            overlap = np.zeros((int(clusters.max()) + 1, len(issued)))
+            for c, lab in zip(clusters[:-1], self._labels, strict=True):
+                overlap[c, issued.index(lab)] += 1
+            rows, cols = linear_sum_assignment(-overlap)
+            for r, c in zip(rows, cols, strict=True):
+                if r == clusters[-1] and overlap[r, c] > 0:
+                    return issued[c]
+        if len(issued) < (self.speaker_count or self.max_speakers):
+            return str(len(issued) + 1)
+        return self._labels[int(np.argmin(self._dist[-1, :-1]))]
