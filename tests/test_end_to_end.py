@@ -63,6 +63,7 @@ async def test_sample_meeting_at_16k_is_accurate_and_speakers_are_separated(emul
     assert wer(truth_text(sample_truth), " ".join(sentences["text"])) <= 0.15
     assert sentences["speaker_id"].nunique() == 3
     assert speaker_accuracy(sentences, sample_truth) >= 0.9
+    assert speaker_accuracy(session.live_sentences(), sample_truth) >= 0.9  # provisional live labels
     assert len(sentences) == len(sample_truth["turns"])
     mp3 = next((session.directory / "results").glob("*.mp3"))
     decoded = load_pcm(mp3, sample_rate=16000)

@@ -23,7 +23,6 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -33,6 +32,7 @@ from tingwu_nb.auth import AcsAuth, canonical_query
 from tingwu_nb.config import Credentials, redact_url
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
 from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
+from tingwu_nb.taskinfo import TaskInfo, pick, str_or_none
 
 __all__ = ["TASKS_PATH", "TaskInfo", "TingwuClient"]
 
@@ -40,82 +40,6 @@ TASKS_PATH = "/openapi/tingwu/v2/tasks"
 _T = TypeVar("_T")
 # httpx errors worth another attempt; anything else (bad URL, proxy config) is not.
 _RETRYABLE_NETWORK = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
-
-
-def _pick(data: Mapping[str, Any], name: str) -> Any:
-    """Read a PascalCase key, tolerating the camelCase spelling (§0 tolerance rule)."""
-    if name in data:
-        return data[name]
-    return data.get(name[:1].lower() + name[1:])
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What CreateTask or GetTaskInfo said about one task.
-
-    URL fields are capabilities (``mc`` join token, presigned result links); the
-    repr redacts them. ``raw`` keeps the whole response body for fields not
-    modelled here.
-    """
-
-    task_id: str
-    status: str | None = None
-    task_key: str | None = None
-    meeting_join_url: str | None = field(default=None, repr=False)
-    result_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
-    output_mp3_path: str | None = field(default=None, repr=False)
-    error_code: str | None = None
-    error_message: str | None = None
-    request_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_response(cls, body: Mapping[str, Any], *, task_id: str | None = None) -> TaskInfo:
-        """Build from a response body; unknown keys are kept in ``raw`` and ignored.
-
-        Args:
-            task_id: fallback when ``Data.TaskId`` is absent (e.g. a terse stop response).
-        """
-        data = _pick(body, "Data")
-        data = data if isinstance(data, Mapping) else {}
-        result = _pick(data, "Result")
-        urls = {str(k): v for k, v in result.items() if isinstance(v, str)} if isinstance(result, Mapping) else {}
-        return cls(
-            task_id=str(_pick(data, "TaskId") or task_id or ""),
-            status=_str_or_none(_pick(data, "TaskStatus")),
-            task_key=_str_or_none(_pick(data, "TaskKey")),
-            meeting_join_url=_str_or_none(_pick(data, "MeetingJoinUrl")),
-            result_urls=urls,
-            output_mp3_path=_str_or_none(_pick(data, "OutputMp3Path")),
-            error_code=_str_or_none(_pick(data, "ErrorCode")),
-            error_message=_str_or_none(_pick(data, "ErrorMessage")),
-            request_id=_str_or_none(_pick(body, "RequestId")),
-            raw=dict(body),
-        )
-
-    @property
-    def done(self) -> bool:
-        """True once the task left ``ONGOING`` (COMPLETED, FAILED or INVALID)."""
-        return self.status != "ONGOING"
-
-    def __repr__(self) -> str:
-        parts = [f"task_id={self.task_id!r}", f"status={self.status!r}"]
-        if self.task_key is not None:
-            parts.append(f"task_key={self.task_key!r}")
-        if self.meeting_join_url:
-            parts.append(f"meeting_join_url={redact_url(self.meeting_join_url)!r}")
-        if self.result_urls:
-            parts.append(f"result_urls={ {k: redact_url(v) for k, v in self.result_urls.items()} !r}")
-        if self.output_mp3_path:
-            parts.append(f"output_mp3_path={redact_url(self.output_mp3_path)!r}")
-        for name in ("error_code", "error_message", "request_id"):
-            if getattr(self, name) is not None:
-                parts.append(f"{name}={getattr(self, name)!r}")
-        return f"TaskInfo({', '.join(parts)})"
 
 
 def _json_body(response: httpx.Response) -> dict[str, Any] | None:
@@ -139,14 +63,14 @@ def _error_from(response: httpx.Response, body: Mapping[str, Any] | None) -> Ser
     if body is None and "<Error>" in response.text:  # OSS answers with XML: <Error><Code>...
         body = {k: html.unescape(v) for k, v in re.findall(r"<(Code|Message|RequestId)>([^<]*)</\1>", response.text)}
     body = body or {}
-    code = _str_or_none(_pick(body, "Code"))
-    message = _pick(body, "Message") or response.text[:200].strip() or response.reason_phrase or "error"
+    code = str_or_none(pick(body, "Code"))
+    message = pick(body, "Message") or response.text[:200].strip() or response.reason_phrase or "error"
     request_id = (
-        _pick(body, "RequestId")
+        pick(body, "RequestId")
         or response.headers.get("x-acs-request-id")
         or response.headers.get("x-oss-request-id")
     )
-    kw = {"code": code, "status_code": response.status_code, "request_id": _str_or_none(request_id)}
+    kw = {"code": code, "status_code": response.status_code, "request_id": str_or_none(request_id)}
     if response.status_code == 429 or (code or "").startswith("Throttling"):
         return ThrottledError(str(message), retry_after=_retry_after(response), **kw)
     return ServiceError(str(message), **kw)
@@ -158,7 +82,7 @@ def _api_result(response: httpx.Response) -> dict[str, Any]:
         raise _error_from(response, body)
     if body is None:
         raise ServiceError("response body is not a JSON object", status_code=response.status_code)
-    code = _pick(body, "Code")
+    code = pick(body, "Code")
     if code is not None and str(code) != "0":  # HTTP 200 with a business error code
         raise _error_from(response, body)
     return body
@@ -383,7 +307,7 @@ class TingwuClient:
                 continue
             request_id = response.headers.get("x-acs-request-id") or response.headers.get("x-oss-request-id")
             if request_id is None and isinstance(result, dict):
-                request_id = _str_or_none(_pick(result, "RequestId"))
+                request_id = str_or_none(pick(result, "RequestId"))
             self._record(action, method, attempt, started, response.status_code, request_id, None)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
