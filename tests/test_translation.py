@@ -1,4 +1,4 @@
-"""Live translation over loopback: ResultTranslated events and the Translation result file."""
+"""Live translation over loopback, and what the emulator refuses (with a clear message) instead of faking."""
 
 from __future__ import annotations
 
@@ -51,3 +51,12 @@ async def test_translation_the_emulator_cannot_do_is_refused_at_create_task(emul
             await client.create_realtime_task(request)
     assert caught.value.code == "Emulator.UnsupportedTranslation"
     assert "English only" in caught.value.message and caught.value.request_id
+
+
+async def test_multi_stream_input_is_refused_by_the_emulator(emulator):
+    """MultipleStreamsEnabled has no emulator implementation: CreateTask says so instead of misreading audio."""
+    request = RealtimeTaskRequest.create(multiple_streams_enabled=True)
+    async with emulator.client() as client:
+        with pytest.raises(ServiceError) as caught:
+            await client.create_realtime_task(request)
+    assert caught.value.code == "Emulator.Unsupported" and "multi-stream" in caught.value.message

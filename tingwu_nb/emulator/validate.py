@@ -68,6 +68,9 @@ class Validator:
         rate = inp.get("SampleRate")
         if not is_int(rate) or rate not in SAMPLE_RATES or (rate != 16000 and lang in self.choices.languages_16k_only):
             raise reject("BRK.InvalidAudioSampleRate", "Invalid audio sample rate.")
+        if inp.get("MultipleStreamsEnabled"):
+            raise reject("Emulator.Unsupported", "The emulator does not implement multi-stream input "
+                         "(MultipleStreamsEnabled, protobuf MultiAudioFrame framing); the cloud supports it.")
         self.parameters(self._obj(body, "Parameters", "Parameters"), source=lang)
 
     def parameters(self, params: Mapping[str, Any], *, source: str) -> None:
