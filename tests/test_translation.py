@@ -60,3 +60,12 @@ async def test_multi_stream_input_is_refused_by_the_emulator(emulator):
         with pytest.raises(ServiceError) as caught:
             await client.create_realtime_task(request)
     assert caught.value.code == "Emulator.Unsupported" and "multi-stream" in caught.value.message
+
+
+async def test_post_meeting_features_not_computed_yet_are_refused(emulator):
+    """SummarizationEnabled has no emulator result yet: CreateTask names it instead of completing without it."""
+    request = RealtimeTaskRequest.create(summarization=True)
+    async with emulator.client() as client:
+        with pytest.raises(ServiceError) as caught:
+            await client.create_realtime_task(request)
+    assert caught.value.code == "Emulator.Unsupported" and "SummarizationEnabled" in caught.value.message

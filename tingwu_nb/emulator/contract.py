@@ -132,6 +132,12 @@ class EmulatorConfig:
     choices: ContractChoices = field(default_factory=ContractChoices)
     qps: Mapping[str, float] = field(default_factory=lambda: {"CreateTask": 20.0, "GetTaskInfo": 100.0})
     verify_signatures: bool = True
+    # Post-meeting features the emulator does not compute yet are refused at CreateTask
+    # (Emulator.Unsupported) so nobody mistakes a missing result for an empty one; False
+    # accepts and ignores them. Transcription knobs that only tune recognition (PhraseId,
+    # Model, DisfluencyEnabled, ProfanityFilterEnabled, AudioEventDetectionEnabled) are
+    # accepted and ignored either way.
+    refuse_unsupported_features: bool = True
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @classmethod

@@ -19,6 +19,13 @@ from tingwu_nb.params import LANGUAGES as _LANGUAGES
 
 __all__ = ["Validator", "is_int", "reject"]
 
+# Post-meeting switches (rest §2.3) whose results the emulator does not compute yet.
+UNSUPPORTED_SWITCHES = (
+    "AutoChaptersEnabled", "MeetingAssistanceEnabled", "SummarizationEnabled", "TextPolishEnabled",
+    "PptExtractionEnabled", "ServiceInspectionEnabled", "CustomPromptEnabled", "IdentityRecognitionEnabled",
+    "ContentExtractionEnabled",
+)
+
 # "auto" is offline-only (rest §2.2), so it is not in params.LANGUAGES either.
 LANGUAGES = frozenset(_LANGUAGES)
 HINT_LANGUAGES = frozenset(LANGUAGE_HINTS)
@@ -97,6 +104,13 @@ class Validator:
             raise reject("BRK.InvalidAudioFormat", "Invalid audio format.")
         if params.get("CustomPromptEnabled"):
             self._custom_prompt(self._obj(params, "CustomPrompt", "Parameters.CustomPrompt").get("Contents"))
+        unsupported = [k for k in UNSUPPORTED_SWITCHES if params.get(k)]
+        if (self._obj(params, "Transcoding", "Parameters.Transcoding")).get("SpectrumEnabled"):
+            unsupported.append("Transcoding.SpectrumEnabled")
+        if unsupported and self.config.refuse_unsupported_features:
+            raise reject("Emulator.Unsupported", f"The emulator does not compute {', '.join(unsupported)} yet; "
+                         "remove it, use the cloud, or start the emulator with refuse_unsupported_features=False "
+                         "to accept and ignore it.")
 
     def _custom_prompt(self, contents: Any) -> None:
         ok = isinstance(contents, list) and 1 <= len(contents) <= 3  # rest §2.3.8
