@@ -21,7 +21,7 @@ from tingwu_nb.errors import ConfigError, CredentialsError
 
 SECRET = "s3cr3tVALUEnobodyMaySee"
 TOKEN = "CAIS-sts-token-very-secret"
-KEY_ID = "LTAI5tExampleKeyabcd"
+KEY_ID = "TEST-example-key-abcd"  # not a real key id: no LTAI prefix
 
 
 def write_cli(home: Path, profiles: list[dict], current: str = "default") -> None:
@@ -46,7 +46,7 @@ def test_repr_masks_id_and_hides_secret_and_token():
     creds = Credentials(KEY_ID, SECRET, TOKEN, source="env")
     for text in (repr(creds), str(creds), f"{creds}", repr([creds])):
         assert SECRET not in text and TOKEN not in text and KEY_ID not in text
-        assert "LTAI****abcd" in text
+        assert "TEST****abcd" in text
     assert creds.is_sts
     assert not Credentials(KEY_ID, SECRET).is_sts
 

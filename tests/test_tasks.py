@@ -323,7 +323,7 @@ async def test_rate_limiter_spaces_calls():
 
 def test_repr_hides_secrets_and_capabilities():
     """Client and TaskInfo reprs show neither the secret nor the mc token nor URL signatures."""
-    creds = Credentials(access_key_id="LTAIabcdefgh12345678", access_key_secret="s3cr3t-value", security_token="tok9")
+    creds = Credentials(access_key_id="TEST-abcdefgh-1234567", access_key_secret="s3cr3t-value", security_token="tok9")
     client = TingwuClient(endpoint="https://tingwu.example", app_key="ak", credentials=creds)
     info = TaskInfo.from_response({
         "RequestId": "r", "Data": {

@@ -43,29 +43,16 @@ async def test_japanese_speech_is_translated_into_english_live_and_in_the_result
     assert [s["Text"] for s in sentences] == [e.items[0].text for e in translated]
 
 
-async def test_translation_the_emulator_cannot_do_is_refused_at_create_task(emulator):
-    """en → cn has no offline model: CreateTask fails with a message that says so (nothing streams)."""
-    request = RealtimeTaskRequest.create(language="en", translate_to=["cn"])
+@pytest.mark.parametrize("create, code, words", [
+    ({"language": "en", "translate_to": ["cn"]}, "Emulator.UnsupportedTranslation", "English only"),
+    ({"multiple_streams_enabled": True}, "Emulator.Unsupported", "multi-stream"),
+    ({"summarization": True}, "Emulator.Unsupported", "SummarizationEnabled"),
+], ids=["en-to-cn", "multi-stream", "summarization"])
+async def test_what_the_emulator_cannot_compute_is_refused_at_create_task(emulator, create, code, words):
+    """No offline model for it: CreateTask fails with a code and a message that say so (nothing streams)."""
+    before = len(emulator.store)
     async with emulator.client() as client:
         with pytest.raises(ServiceError) as caught:
-            await client.create_realtime_task(request)
-    assert caught.value.code == "Emulator.UnsupportedTranslation"
-    assert "English only" in caught.value.message and caught.value.request_id
-
-
-async def test_multi_stream_input_is_refused_by_the_emulator(emulator):
-    """MultipleStreamsEnabled has no emulator implementation: CreateTask says so instead of misreading audio."""
-    request = RealtimeTaskRequest.create(multiple_streams_enabled=True)
-    async with emulator.client() as client:
-        with pytest.raises(ServiceError) as caught:
-            await client.create_realtime_task(request)
-    assert caught.value.code == "Emulator.Unsupported" and "multi-stream" in caught.value.message
-
-
-async def test_post_meeting_features_not_computed_yet_are_refused(emulator):
-    """SummarizationEnabled has no emulator result yet: CreateTask names it instead of completing without it."""
-    request = RealtimeTaskRequest.create(summarization=True)
-    async with emulator.client() as client:
-        with pytest.raises(ServiceError) as caught:
-            await client.create_realtime_task(request)
-    assert caught.value.code == "Emulator.Unsupported" and "SummarizationEnabled" in caught.value.message
+            await client.create_realtime_task(RealtimeTaskRequest.create(**create))
+    assert caught.value.code == code and words in caught.value.message and caught.value.request_id
+    assert len(emulator.store) == before

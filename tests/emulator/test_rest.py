@@ -255,7 +255,7 @@ async def test_skewed_client_clock_and_unknown_key(emu: Emu):
         with pytest.raises(ServiceError) as exc:
             await client.get_task_info("x")
     assert exc.value.code == "InvalidTimeStamp.Expired"
-    async with emu.client(credentials=Credentials("LTAIunknownunknown00", "s")) as client:
+    async with emu.client(credentials=Credentials("TESTunknown-key-id-00", "s")) as client:
         with pytest.raises(ServiceError) as exc:
             await client.get_task_info("x")
     assert (exc.value.code, exc.value.status_code) == ("InvalidAccessKeyId.NotFound", 404)
