@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
+from starlette.applications import Starlette
+
+from tingwu_nb.auth import AcsAuth
+from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.rest import rest_routes
+from tingwu_nb.emulator.store import TaskRecord, TaskStore
+from tingwu_nb.tasks import TingwuClient
 
 
 @asynccontextmanager
@@ -52,3 +61,50 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.now += max(0.0, seconds)
         await asyncio.sleep(0)
+
+
+@dataclass
+class RestEmulator:
+    """The emulator's REST side on loopback with a fake clock, plus what a test needs to drive it."""
+
+    url: str
+    config: EmulatorConfig
+    store: TaskStore
+    clock: FakeClock
+    records: list[dict[str, Any]] = field(default_factory=list)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    client_defaults: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, **kw: Any) -> TingwuClient:
+        """A TingwuClient on the fake clock that records every attempt in ``records``."""
+        kw.setdefault("credentials", self.config.credentials())
+        kw.setdefault("wall_clock", self.clock.time)
+        for key, value in self.client_defaults.items():
+            kw.setdefault(key, value)
+        return TingwuClient(endpoint=self.url, app_key=self.config.app_key, sleep=self.clock.sleep,
+                            clock=self.clock.time, on_request=self.records.append, **kw)
+
+    def raw(self, **kw: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, **kw)
+
+    def auth(self, nonce: Callable[[], str] | None = None) -> AcsAuth:
+        extra = {"nonce": nonce} if nonce else {}
+        return AcsAuth(self.config.credentials(), clock=self.clock.time, **extra)
+
+
+@asynccontextmanager
+async def rest_emulator(
+    postprocess: Callable[[TaskRecord], Awaitable[None]],
+    *,
+    gate: asyncio.Event | None = None,
+    client_defaults: dict[str, Any] | None = None,
+    **config_kw: Any,
+) -> AsyncIterator[RestEmulator]:
+    """Serve only the REST routes (with ``postprocess`` after stop) on a loopback port."""
+    clock = FakeClock()
+    config = EmulatorConfig.generate(**config_kw)
+    store = TaskStore()
+    app = Starlette(routes=rest_routes(store, config, postprocess=postprocess, clock=clock.time, sleep=clock.sleep))
+    async with serve(app) as url:
+        yield RestEmulator(url, config, store, clock, gate=gate or asyncio.Event(),
+                           client_defaults=dict(client_defaults or {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -14,11 +14,10 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from tests.serve import FakeClock, serve
+from tests.serve import FakeClock, RestEmulator, rest_emulator, serve
 from tingwu_nb.config import Credentials
-from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
-from tingwu_nb.emulator.rest import rest_routes
-from tingwu_nb.emulator.store import TaskRecord, TaskStore
+from tingwu_nb.emulator.contract import ContractChoices
+from tingwu_nb.emulator.store import TaskRecord
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
 from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
 from tingwu_nb.tasks import TaskInfo, TingwuClient
@@ -33,24 +32,7 @@ DOC = {"TaskId": "", "Transcription": {"AudioInfo": {"Duration": 1000}, "Paragra
 NO_JITTER = RetryPolicy(jitter=lambda d: d)
 
 
-@dataclass
-class Emu:
-    """A running emulator plus what a test needs to drive it."""
-
-    url: str
-    config: EmulatorConfig
-    store: TaskStore
-    clock: FakeClock
-    gate: asyncio.Event = field(default_factory=asyncio.Event)
-    records: list[dict[str, Any]] = field(default_factory=list)
-
-    def client(self, **kw: Any) -> TingwuClient:
-        kw.setdefault("credentials", self.config.credentials())
-        kw.setdefault("retry", NO_JITTER)
-        return TingwuClient(
-            endpoint=self.url, app_key=self.config.app_key, sleep=self.clock.sleep, clock=self.clock.time,
-            wall_clock=self.clock.time, on_request=self.records.append, **kw,
-        )
+Emu = RestEmulator
 
 
 @pytest.fixture
@@ -59,26 +41,16 @@ async def emu() -> AsyncIterator[Emu]:
         yield e
 
 
-def _emulator(**config_kw: Any):
-    from contextlib import asynccontextmanager
+@asynccontextmanager
+async def _emulator(**config_kw: Any) -> AsyncIterator[Emu]:
+    gate = asyncio.Event()
 
-    @asynccontextmanager
-    async def run() -> AsyncIterator[Emu]:
-        clock = FakeClock()
-        config = EmulatorConfig.generate(**config_kw)
-        store = TaskStore()
-        holder: dict[str, Emu] = {}
+    async def postprocess(record: TaskRecord) -> None:
+        record.results["Transcription"] = {**DOC, "TaskId": record.task_id}
+        await gate.wait()  # the test opens the gate once it saw the partial result
 
-        async def postprocess(record: TaskRecord) -> None:
-            record.results["Transcription"] = {**DOC, "TaskId": record.task_id}
-            await holder["emu"].gate.wait()  # the test opens the gate once it saw the partial result
-
-        app = Starlette(routes=rest_routes(store, config, postprocess=postprocess, clock=clock.time, sleep=clock.sleep))
-        async with serve(app) as url:
-            holder["emu"] = Emu(url, config, store, clock)
-            yield holder["emu"]
-
-    return run()
+    async with rest_emulator(postprocess, gate=gate, client_defaults={"retry": NO_JITTER}, **config_kw) as e:
+        yield e
 
 
 async def test_create_stop_wait_with_progressive_results(emu: Emu):

@@ -7,19 +7,14 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
-from tests.serve import FakeClock, serve
-from tingwu_nb.auth import AcsAuth, format_date, sign
+from tests.serve import RestEmulator, rest_emulator
+from tingwu_nb.auth import format_date, sign
 from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
-from tingwu_nb.emulator.rest import rest_routes
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.errors import ServiceError
 from tingwu_nb.tasks import TingwuClient
@@ -36,38 +31,11 @@ async def _fill(record: TaskRecord) -> None:
     record.output_mp3 = "audio.mp3"
 
 
-@dataclass
-class Emu:
-    url: str
-    config: EmulatorConfig
-    store: TaskStore
-    clock: FakeClock
-    records: list[dict[str, Any]] = field(default_factory=list)
-
-    def client(self, **kw: Any) -> TingwuClient:
-        kw.setdefault("credentials", self.config.credentials())
-        kw.setdefault("wall_clock", self.clock.time)
-        return TingwuClient(
-            endpoint=self.url, app_key=self.config.app_key, sleep=self.clock.sleep, clock=self.clock.time,
-            on_request=self.records.append, **kw,
-        )
-
-    def raw(self, **kw: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, **kw)
-
-    def auth(self, nonce: Callable[[], str] | None = None) -> AcsAuth:
-        extra = {"nonce": nonce} if nonce else {}
-        return AcsAuth(self.config.credentials(), clock=self.clock.time, **extra)
+Emu = RestEmulator
 
 
-@asynccontextmanager
-async def _emulator(postprocess: Callable[[TaskRecord], Awaitable[None]] = _fill, **kw: Any) -> AsyncIterator[Emu]:
-    clock = FakeClock()
-    config = EmulatorConfig.generate(**kw)
-    store = TaskStore()
-    app = Starlette(routes=rest_routes(store, config, postprocess=postprocess, clock=clock.time, sleep=clock.sleep))
-    async with serve(app) as url:
-        yield Emu(url, config, store, clock)
+def _emulator(postprocess: Callable[[TaskRecord], Awaitable[None]] = _fill, **kw: Any):
+    return rest_emulator(postprocess, **kw)
 
 
 @pytest.fixture
