@@ -251,3 +251,26 @@ async def test_start_payload_max_sentence_silence_is_honoured(emulator, clip3, t
         session = await record(clip3, request, client=client, speed=math.inf, out_dir=tmp_path,
                                options=StreamOptions(payload={"max_sentence_silence": 2000}))
     assert len(session.sentences()) < 3
+
+
+async def test_server_closes_the_socket_after_task_failed(emulator):
+    """After TaskFailed the emulator closes the WebSocket itself, without waiting for the client."""
+    import json
+
+    import websockets
+
+    from tingwu_nb.protocol import ClientSession
+
+    async with emulator.client() as client:
+        task = await client.create_realtime_task(RealtimeTaskRequest.create(format="opus"))
+        session = ClientSession()
+        async with websockets.connect(task.meeting_join_url, proxy=None) as ws:
+            session.start()
+            for frame in session.data_to_send():
+                await ws.send(frame)
+            session.receive_text(await ws.recv())
+            await ws.send(b"definitely not an Ogg stream" * 50)
+            failed = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+            await asyncio.wait_for(ws.wait_closed(), timeout=3)  # the idle timeout would be 10 s
+        await client.stop_realtime_task(task.task_id)
+    assert failed["header"]["name"] == "TaskFailed"

@@ -269,9 +269,11 @@ class StreamHandler:
         return True
 
     async def _fail(self, status: int, text: str) -> None:
+        """Send TaskFailed and close the socket (rt §8.8), even if the client keeps it open."""
         if not self.session.finished:
             self.session.fail(status, text)
         await self._flush()
+        await self._close()
 
     async def _flush(self) -> None:
         async with self.send_lock:
