@@ -106,3 +106,15 @@ async def test_an_empty_frame_is_never_sent():
             with pytest.raises(LocalProtocolError):
                 await stream.send(b"")
     assert all(len(m) for m in received)
+
+
+async def test_keepalive_pings_are_sent_and_answered():
+    """With ping_interval set, the client pings on its own and measures the pong round trip."""
+    async def handler(ws):
+        await start_then(ws, lambda session: asyncio.sleep(2))
+
+    async with server(handler) as url:
+        async with RealtimeStream(url, options=StreamOptions(ping_interval_s=0.1)) as stream:
+            await asyncio.sleep(0.5)  # no audio, no command: only keepalive pings cross the wire
+            latency = stream.ping_latency_s
+    assert latency > 0

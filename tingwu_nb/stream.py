@@ -105,6 +105,11 @@ class RealtimeStream:
     def __repr__(self) -> str:
         return f"<RealtimeStream {self.session.state.name} sent={self.audio_sent_ms} ms events={len(self.events)}>"
 
+    @property
+    def ping_latency_s(self) -> float:
+        """Round trip of the last keepalive ping (0 until one was answered)."""
+        return float(getattr(self._ws, "latency", 0.0) or 0.0)
+
     # --- lifecycle -----------------------------------------------------------------
 
     async def __aenter__(self) -> RealtimeStream:
