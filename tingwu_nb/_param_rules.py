@@ -69,8 +69,12 @@ def _text(path: str, value: str | None, what: str) -> None:
         _fail(path, f"is required: {what}", value)
 
 
-def _items(path: str, items: tuple[Any, ...], *, limit: int, noun: str, fields: dict[str, str]) -> None:
-    """At most ``limit`` items, each with the required one-word text ``fields`` (wire name -> what)."""
+def _items(path: str, items: tuple[Any, ...], *, limit: int, noun: str, fields: dict[str, str],
+           required_by: str | None = None) -> None:
+    """At most ``limit`` items (at least one when switch ``required_by`` is on), each with the
+    required one-word text ``fields`` (wire name -> what it is)."""
+    if required_by and not items:
+        _fail(path, f"{required_by} needs at least one {{{', '.join(fields)}}}")
     if len(items) > limit:
         _fail(path, f"at most {limit} {noun}; got {len(items)}", len(items))
     for i, item in enumerate(items):
@@ -258,19 +262,17 @@ def check_llm_features(par: Parameters) -> None:
             _one_of(f"{p}.TransType", c.trans_type, CUSTOM_PROMPT_TRANS_TYPES)
     ir, path = par.identity_recognition, "Parameters.IdentityRecognition"
     idents = (ir.identity_contents or ()) if ir else ()
-    if par.identity_recognition_enabled and not idents:
-        _fail(f"{path}.IdentityContents", "IdentityRecognitionEnabled needs at least one {Name, Description}")
     _items(f"{path}.IdentityContents", idents, limit=5, noun="identities",
-           fields={"Name": "the identity's name, e.g. 'Customer'", "Description": "how to recognise this identity"})
+           fields={"Name": "the identity's name, e.g. 'Customer'", "Description": "how to recognise this identity"},
+           required_by="IdentityRecognitionEnabled" if par.identity_recognition_enabled else None)
     if par.identity_recognition_enabled and not (par.transcription and par.transcription.diarization_enabled):
         warnings.warn("IdentityRecognition works per speaker; turn on diarization (create(diarization=True)) "
                       "or every sentence is attributed to one speaker", UserWarning, stacklevel=2)
     ce, path = par.content_extraction, "Parameters.ContentExtraction"
     items = (ce.extraction_contents or ()) if ce else ()
-    if par.content_extraction_enabled and not items:
-        _fail(f"{path}.ExtractionContents", "ContentExtractionEnabled needs at least one {Title, Content}")
     _items(f"{path}.ExtractionContents", items, limit=100, noun="extraction items",
-           fields={"Title": "the name of the item to extract", "Content": "what to extract"})
+           fields={"Title": "the name of the item to extract", "Content": "what to extract"},
+           required_by="ContentExtractionEnabled" if par.content_extraction_enabled else None)
     if par.model is not None:
         _one_of("Parameters.Model", par.model, LLM_MODELS)
     if par.llm_output_language is not None:

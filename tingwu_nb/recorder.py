@@ -76,7 +76,6 @@ class SessionWriter:
         self._audio = open(self.directory / f"sent.{fmt}", "ab")  # noqa: SIM115
         self._frame_seq = 0
         self._event_seq = 0
-        self.frames_sent: list[tuple[int, float]] = []
 
     @classmethod
     def reopen(cls, directory: str | os.PathLike, *, secrets: Iterable[str] = ()) -> SessionWriter:
@@ -118,7 +117,6 @@ class SessionWriter:
         self._frame_seq += 1
         self._audio.write(frame.data)
         self._audio.flush()
-        self.frames_sent.append((frame.end_ms, mono))
         self._line(self._frames, {"seq": self._frame_seq, "bytes": len(frame.data), "start_ms": frame.start_ms,
                                   "end_ms": frame.end_ms, "mono": mono, "wall": wall})
 

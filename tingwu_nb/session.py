@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,10 +24,10 @@ import pandas as pd
 
 from . import events as ev
 from .audio import PacingReport, load_pcm, probe, stream_frames
+from .codec import from_object
 from .config import redact_url
 from .errors import ServiceError, TingwuError
 from .params import RealtimeTaskRequest
-from .protocol import decode
 from .recorder import SessionWriter, new_session_dir
 from .results import live_sentences_frame, sentences_frame, words_frame
 from .stream import RealtimeStream, StreamOptions, stream_frames_to
@@ -76,8 +76,7 @@ class Session:
         out = []
         for line in (self.directory / "events.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            for message in decode(json.dumps(row["message"])):
-                out.append(_stamp(message, row))
+            out.append(_stamp(from_object(row["message"]), row))
         return out
 
     def frames(self) -> pd.DataFrame:
@@ -106,9 +105,7 @@ class Session:
 
 
 def _stamp(message: ev.Message, row: dict[str, Any]) -> ev.Message:
-    import dataclasses
-
-    return dataclasses.replace(message, received_at=row.get("mono"), received_wall=row.get("wall"),
+    return replace(message, received_at=row.get("mono"), received_wall=row.get("wall"),
                                audio_sent_ms=row.get("audio_sent_ms"))
 
 
@@ -147,12 +144,17 @@ async def record(
     frames = stream_frames(load_pcm(source, sample_rate=rate), rate, fmt)
     recording = _Recording(request=request, info=info, frames=frames, speed=speed, out_dir=out_dir,
                            on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+    return await _on_client(client, recording.run)
+
+
+async def _on_client(client: Any, run: Callable[[Any], Awaitable[T]]) -> T:
+    """``run(client)``, or run it on :func:`tingwu_nb.connect`'s client when none is given."""
     if client is not None:
-        return await recording.run(client)
+        return await run(client)
     from .connect import connect
 
     async with connect() as default_client:
-        return await recording.run(default_client)
+        return await run(default_client)
 
 
 @dataclass
@@ -260,13 +262,11 @@ async def recover(
     session = Session(directory)
     if not session.task_id:
         raise ValueError(f"{directory}: no task was created (nothing to recover)")
-    if client is None:
-        from .connect import connect
+    return await _on_client(client, lambda c: _recover(c, session, poll_interval_s, timeout_s))
 
-        async with connect() as default_client:
-            return await recover(directory, client=default_client, poll_interval_s=poll_interval_s,
-                                 timeout_s=timeout_s)
-    writer = SessionWriter.reopen(directory, secrets=_secrets_of(client))
+
+async def _recover(client: Any, session: Session, poll_interval_s: float, timeout_s: float) -> Session:
+    writer = SessionWriter.reopen(session.directory, secrets=_secrets_of(client))
     try:
         info = await client.get_task_info(session.task_id)
         if info.status == "ONGOING" and session.status in ("streaming", "stream_failed", "created"):
@@ -279,7 +279,7 @@ async def recover(
         await _collect(client, session.task_id, writer, poll_interval_s, timeout_s, stop=False)
     finally:
         writer.close()
-    return Session(directory)
+    return Session(session.directory)
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:

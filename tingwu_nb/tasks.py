@@ -31,6 +31,7 @@ import httpx
 from tingwu_nb.auth import AcsAuth, canonical_query
 from tingwu_nb.config import Credentials, redact_url
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
+from tingwu_nb.params import stop_request_body
 from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
 from tingwu_nb.taskinfo import TaskInfo, pick, str_or_none
 
@@ -196,8 +197,8 @@ class TingwuClient:
             TaskInfo, normally still ``ONGOING`` while post-processing runs; poll with
             :meth:`wait_for_task` next.
         """
-        body = {"AppKey": self.app_key, "Input": {"TaskId": task_id}}
         query = {"type": "realtime", "operation": "stop"}
+        body = stop_request_body(task_id, self.app_key)
         response = await self._call("CreateTask", "PUT", TASKS_PATH, query=query, body=body)
         return TaskInfo.from_response(response, task_id=task_id)
 

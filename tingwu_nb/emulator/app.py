@@ -107,8 +107,7 @@ class Emulator:
     @property
     def credentials(self) -> Credentials:
         """The emulator's first test AccessKey pair (local, generated per instance)."""
-        key_id, secret = next(iter(self.config.keys.items()))
-        return Credentials(key_id, secret, source="emulator")
+        return self.config.credentials()
 
     @property
     def store(self) -> TaskStore:

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from tingwu_nb.ratelimit import DEFAULT_QPS
+
 __all__ = ["ContractChoices", "EmulatorConfig"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -130,7 +132,7 @@ class EmulatorConfig:
     keys: Mapping[str, str] = field(repr=False)
     sts_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     choices: ContractChoices = field(default_factory=ContractChoices)
-    qps: Mapping[str, float] = field(default_factory=lambda: {"CreateTask": 20.0, "GetTaskInfo": 100.0})
+    qps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_QPS))  # rest §5.5
     verify_signatures: bool = True
     # Post-meeting features the emulator does not compute yet are refused at CreateTask
     # (Emulator.Unsupported) so nobody mistakes a missing result for an empty one; False

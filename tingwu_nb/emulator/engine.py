@@ -24,9 +24,9 @@ import numpy as np
 
 from tingwu_nb.emulator.models import MODELS, model_path
 from tingwu_nb.errors import ModelError, ParameterError
+from tingwu_nb.params import whisper_language  # the one Tingwu -> Whisper code map
 
 __all__ = [
-    "LANGUAGE_MAP",
     "EngineConfig",
     "Recognition",
     "RecognizedWord",
@@ -34,20 +34,6 @@ __all__ = [
     "to_float16k",
     "whisper_language",
 ]
-
-#: Tingwu language code -> Whisper language (None = auto-detect). Whisper base has no ``yue``
-#: token (passing it makes the decoder degenerate), so Cantonese is decoded as Chinese.
-LANGUAGE_MAP: dict[str, str | None] = {
-    "cn": "zh",
-    "zh": "zh",
-    "yue": "zh",
-    "fspk": "zh",
-    "en": "en",
-    "ja": "ja",
-    "ko": "ko",
-    "multilingual": None,
-}
-
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -98,21 +84,6 @@ class Recognition:
         if self.words:
             return float(min(1.0, max(0.0, sum(w.probability for w in self.words) / len(self.words))))
         return float(min(1.0, max(0.0, math.exp(self.avg_logprob)))) if self.text else 0.0
-
-
-def whisper_language(language: str) -> str | None:
-    """Map a Tingwu language code to Whisper's (``None`` = auto-detect).
-
-    Raises:
-        ParameterError: the code is not one Tingwu realtime accepts.
-    """
-    key = language.lower()
-    if key not in LANGUAGE_MAP:
-        raise ParameterError(
-            "Parameters.Transcription.SourceLanguage", f"unsupported language {language!r}; "
-            f"use one of {', '.join(sorted(LANGUAGE_MAP))}", language,
-        )
-    return LANGUAGE_MAP[key]
 
 
 def to_float16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:

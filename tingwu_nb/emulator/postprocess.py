@@ -73,11 +73,10 @@ def build_transcription(
     }
 
 
-def _speakers(record: TaskRecord) -> list[str | None]:
+def _speakers(record: TaskRecord, audio: np.ndarray) -> list[str | None]:
     options = (record.parameters or {}).get("Transcription") or {}
     if not options.get("DiarizationEnabled") or not record.sentences:
         return [None] * len(record.sentences)
-    audio = np.frombuffer(bytes(record.pcm), dtype="<i2")
     spans = [(s["start_ms"], s["end_ms"]) for s in record.sentences]
     count = (options.get("Diarization") or {}).get("SpeakerCount") or None
     return list(diarize(audio, spans, sample_rate=record.sample_rate, speaker_count=count))
@@ -115,9 +114,7 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
         name = f"{record.task_id}.mp3"
         record.files[name] = data
         record.output_mp3 = name
-    speakers = await asyncio.to_thread(_speakers, record)
-    for sentence, speaker in zip(record.sentences, speakers):
-        sentence["final_speaker_id"] = speaker
+    speakers = await asyncio.to_thread(_speakers, record, pcm)
     transcription = build_transcription(record.task_id, record.sentences, speakers, duration_ms=duration_ms)
     record.results["Transcription"] = transcription
     if params.get("TranslationEnabled"):

@@ -76,11 +76,9 @@ class StreamHandler:
         )
         self.translator = _translator(record, engine)
         # Sequential reconnects continue indexes (and optionally time) where the last stream stopped.
-        rate = record.sample_rate
-        self.time_offset_ms = (
-            int(len(record.pcm) / 2 / rate * 1000) if choices.time_continues_across_reconnect else 0
-        )
-        self.pcm_offset = len(record.pcm) // 2
+        self.pcm_offset = len(record.pcm) // 2  # samples received by earlier streams
+        continues = choices.time_continues_across_reconnect
+        self.time_offset_ms = self.pcm_offset * 1000 // record.sample_rate if continues else 0
         self.index_offset = len(record.sentences)
         self.recognizer: StreamingRecognizer | None = None
         self.first_audio_at: float | None = None
@@ -194,20 +192,23 @@ class StreamHandler:
                     self.session.send(ev.TranscriptionResultChanged(
                         index=index, time_ms=self._t(out.time_ms), result=out.text, words=self._shift(out.words)))
             elif isinstance(out, Final):
-                end = self._final(out, index)
+                needs_audio = self.diarizer is not None or self.translator is not None
+                segment = self._segment(out) if needs_audio else None
+                end = self._final(out, index, segment)
                 if self.translator is not None:
                     await self._flush()  # the SentenceEnd goes out before its translation is computed
-                    await self._translate(out, end)
+                    await self._translate(end, segment)
         await self._flush()
 
-    def _final(self, out: Final, index: int) -> ev.SentenceEnd:
-        speaker = self._speaker(out) if self.diarizer is not None else None
+    def _final(self, out: Final, index: int, segment: np.ndarray | None) -> ev.SentenceEnd:
+        speaker = self.diarizer.add(segment) if self.diarizer is not None else None
+        start_ms, end_ms = self._t(out.start_ms), self._t(out.end_ms)
         c = self.choices
         event = ev.SentenceEnd(
             index=index,
-            time_ms=self._t(out.end_ms),
+            time_ms=end_ms,
             result=out.text,
-            begin_time_ms=self._t(out.start_ms) if c.emit_begin_time else None,
+            begin_time_ms=start_ms if c.emit_begin_time else None,
             confidence=round(out.confidence, 3) if c.emit_confidence else None,
             words=self._shift(out.words),
             speaker_id=speaker if c.emit_speaker_id else None,
@@ -215,8 +216,8 @@ class StreamHandler:
         event = self.session.send(event)  # stamped with its message_id (ResultTranslated cites it)
         self.record.sentences.append({
             "index": index,
-            "start_ms": self._t(out.start_ms),
-            "end_ms": self._t(out.end_ms),
+            "start_ms": start_ms,
+            "end_ms": end_ms,
             "text": out.text,
             "words": [(w.text, w.start_ms, w.end_ms) for w in event.words],
             "speaker_id": speaker,
@@ -225,12 +226,13 @@ class StreamHandler:
         })
         return event
 
-    async def _translate(self, out: Final, end: ev.SentenceEnd) -> None:
-        """ResultTranslated per target for a final sentence (complete sentences only)."""
-        texts = await asyncio.to_thread(self.translator.translate, self._segment(out))
-        self.record.sentences[-1]["translations"] = texts
+    async def _translate(self, end: ev.SentenceEnd, segment: np.ndarray) -> None:
+        """ResultTranslated per target for the final sentence just sent (complete sentences only)."""
+        texts = await asyncio.to_thread(self.translator.translate, segment)
+        sentence = self.record.sentences[-1]
+        sentence["translations"] = texts
         for target, text in texts.items():
-            item = ev.TranslatedItem(text=text, index=end.index, begin_time_ms=self._t(out.start_ms),
+            item = ev.TranslatedItem(text=text, index=end.index, begin_time_ms=sentence["start_ms"],
                                      end_time_ms=end.time_ms)
             self.session.send(ev.ResultTranslated(
                 source_message_id=end.message_id, source_lang=self.record.language, target_lang=target,
@@ -241,10 +243,7 @@ class StreamHandler:
         rate = self.record.sample_rate
         start = self.pcm_offset + out.start_ms * rate // 1000
         end = self.pcm_offset + out.end_ms * rate // 1000
-        return np.frombuffer(bytes(self.record.pcm[start * 2:end * 2]), dtype="<i2")
-
-    def _speaker(self, out: Final) -> str:
-        return self.diarizer.add(self._segment(out))
+        return np.frombuffer(self.record.pcm[start * 2:end * 2], dtype="<i2")  # a copy: pcm keeps growing
 
     def _t(self, ms: int) -> int:
         return int(ms) + self.time_offset_ms
@@ -311,7 +310,7 @@ async def websocket_endpoint(
         and record.status == "ONGOING"
         and record.phase == "streaming"
         and not record.stream_active
-        and (choices.allow_sequential_reconnect or not record.sentences)
+        and (choices.allow_sequential_reconnect or not record.pcm)  # no earlier stream sent audio
     )
     if not usable:
         if record is None and choices.unknown_mc == "taskfailed":
