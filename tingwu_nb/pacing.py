@@ -12,7 +12,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Frame", "PacingReport", "paced"]
+__all__ = ["MAX_SPEED", "Frame", "PacingReport", "paced"]
+
+#: The fastest pacing the toolkit sends at, as a multiple of real time: what ``speed="max"`` /
+#: ``math.inf`` means for :func:`tingwu_nb.record` and ``tingwu-nb transcribe --speed max``, and
+#: the emulator's default limit (``ContractChoices.max_speed_factor``). The cloud's own limit is
+#: UNCONFIRMED (rt §5.2: "real-time or near-real-time"; the official sample paces at ~2x).
+MAX_SPEED = 10.0
 
 
 @dataclass(frozen=True)
