@@ -38,6 +38,8 @@ __all__ = [
     "MASK",
     "TINGWU_ENDPOINT",
     "Credentials",
+    "RedactedMapping",
+    "SecretText",
     "redact_mapping",
     "redact_text",
     "redact_url",
@@ -291,3 +293,92 @@ def redact_mapping(obj: Any, secrets: Iterable[str | None] = ()) -> Any:
     if isinstance(obj, str):
         return redact_text(obj, secrets)
     return obj
+
+
+class RedactedMapping(Mapping):
+    """A read-only view of a response body whose every display is redacted.
+
+    Reading a value gives the real thing (``raw["Data"]["Result"]["Transcription"]`` is the
+    working presigned URL, for downloading); ``repr``, ``str`` and Jupyter's display show
+    :func:`redact_mapping` of it, so printing or displaying the body never reveals a join token
+    or a URL signature. Nested objects are wrapped the same way (lists become tuples). Call
+    :meth:`unredacted` only to hand the body to code that needs the plain dict, and never show it.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data = {str(k): _wrap(v) for k, v in (data or {}).items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RedactedMapping):
+            return self.unredacted() == other.unredacted()
+        return isinstance(other, Mapping) and self.unredacted() == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def unredacted(self) -> dict[str, Any]:
+        """The plain dict, capabilities included: for code, never for display."""
+        return {k: _unwrap(v) for k, v in self._data.items()}
+
+    def __repr__(self) -> str:
+        return repr(redact_mapping(self.unredacted()))
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display: the redacted body, pretty-printed."""
+        printer.pretty(redact_mapping(self.unredacted()))
+
+    def _repr_json_(self) -> dict[str, Any]:
+        """JupyterLab's JSON view: redacted too."""
+        return redact_mapping(self.unredacted())
+
+
+class SecretText(str):
+    """A string holding a capability (a join URL, a presigned link) that displays redacted.
+
+    It *is* the real string for every use (``httpx.get(url)``, ``str(url)``, ``print(url)``),
+    but ``repr`` and Jupyter's display show :func:`redact_text` of it, so echoing it in a
+    notebook cell or a log of reprs reveals no token or signature.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_text(str(self)))
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def secret_text(value: Any) -> Any:
+    """``value`` as :class:`SecretText` when it is a string that redaction would change."""
+    if isinstance(value, str) and not isinstance(value, SecretText) and redact_text(value) != value:
+        return SecretText(value)
+    return value
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, str):
+        return secret_text(value)
+    if isinstance(value, Mapping) and not isinstance(value, RedactedMapping):
+        return RedactedMapping(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_wrap(v) for v in value)
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, RedactedMapping):
+        return value.unredacted()
+    if isinstance(value, tuple):
+        return [_unwrap(v) for v in value]
+    return value

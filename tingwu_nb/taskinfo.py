@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tingwu_nb.config import redact_url
+from tingwu_nb.config import RedactedMapping, redact_url, secret_text
 
 __all__ = ["TaskInfo", "pick", "str_or_none"]
 
@@ -30,9 +30,13 @@ def str_or_none(value: Any) -> str | None:
 class TaskInfo:
     """What CreateTask or GetTaskInfo said about one task.
 
-    URL fields are capabilities (``mc`` join token, presigned result links); the
-    repr redacts them. ``raw`` keeps the whole response body for fields not
-    modelled here.
+    URL fields are capabilities (``mc`` join token, presigned result links): they are
+    :class:`~tingwu_nb.config.SecretText` strings and ``result_urls`` a
+    :class:`~tingwu_nb.config.RedactedMapping`, which work as plain values but display
+    redacted; the repr redacts them too. ``raw`` keeps the whole response body for fields not
+    modelled here; it is a :class:`~tingwu_nb.config.RedactedMapping`, so displaying it
+    (in a notebook, a log line or a report) shows the URLs redacted while reading a value
+    still gives the working URL.
     """
 
     task_id: str
@@ -57,17 +61,18 @@ class TaskInfo:
         data = data if isinstance(data, Mapping) else {}
         result = pick(data, "Result")
         urls = {str(k): v for k, v in result.items() if isinstance(v, str)} if isinstance(result, Mapping) else {}
+        join_url, mp3 = str_or_none(pick(data, "MeetingJoinUrl")), str_or_none(pick(data, "OutputMp3Path"))
         return cls(
             task_id=str(pick(data, "TaskId") or task_id or ""),
             status=str_or_none(pick(data, "TaskStatus")),
             task_key=str_or_none(pick(data, "TaskKey")),
-            meeting_join_url=str_or_none(pick(data, "MeetingJoinUrl")),
-            result_urls=urls,
-            output_mp3_path=str_or_none(pick(data, "OutputMp3Path")),
+            meeting_join_url=secret_text(join_url),
+            result_urls=RedactedMapping(urls),
+            output_mp3_path=secret_text(mp3),
             error_code=str_or_none(pick(data, "ErrorCode")),
             error_message=str_or_none(pick(data, "ErrorMessage")),
             request_id=str_or_none(pick(body, "RequestId")),
-            raw=dict(body),
+            raw=RedactedMapping(body),
         )
 
     @property

@@ -1,6 +1,6 @@
 """Every UNCONFIRMED choice the emulator makes, in one place, and its configuration.
 
-The specs (``/work/shared/spec/``) mark what no primary source pins down as
+The specs (the project's ``shared/spec/`` folder) mark what no primary source pins down as
 UNCONFIRMED. Clients must tolerate either reading; the emulator picks one, listed
 here with the spec section it settles, and a test or a user can switch it::
 
