@@ -33,9 +33,10 @@ from .errors import (
 )
 from .metrics import cer, wer
 from .params import RealtimeTaskRequest
+from .recovery import recover
 from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
 from .samples import load_sample_meeting, sample_meeting_path
-from .session import Session, record, record_sync, recover
+from .session import Session, record, record_sync
 from .stream import RealtimeStream, StreamOptions
 from .tasks import TaskInfo, TingwuClient
 

@@ -7,6 +7,8 @@ transcript has ``sentence_id`` and ``speaker_id``; times are float seconds (``st
 * :func:`sentences_frame` / :func:`words_frame`: from the Transcription result file.
 * :func:`live_sentences_frame`: from the SentenceEnd events received while streaming,
   with latency (receive time minus the time the sentence's last audio was sent).
+* :func:`live_transcript_frames`: the live SentenceEnd events shaped like the Transcription
+  file's sentence and word tables (a provisional transcript when no result file exists).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "WORD_COLUMNS",
     "join_tokens",
     "live_sentences_frame",
+    "live_transcript_frames",
     "sentences_frame",
     "words_frame",
 ]
@@ -135,3 +138,22 @@ def live_sentences_frame(
     frame = pd.DataFrame(rows, columns=list(LIVE_SENTENCE_COLUMNS))
     return frame.astype({"start_s": "float64", "end_s": "float64", "received_s": "float64",
                          "audio_sent_s": "float64", "latency_s": "float64", "confidence": "float64"})
+
+
+def live_transcript_frames(events: Sequence[ev.Event]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sentence and word tables (``SENTENCE_COLUMNS``, ``WORD_COLUMNS``) from live SentenceEnds.
+
+    For a session with no Transcription file (the service went away): the same columns as
+    :func:`sentences_frame` / :func:`words_frame`, ``sentence_id`` counting from 1 in arrival
+    order, ``paragraph_id`` empty. The text is what the service sent live, never confirmed.
+    """
+    doc_words = []
+    for n, event in enumerate((e for e in events if isinstance(e, ev.SentenceEnd)), start=1):
+        words = event.words or (ev.Word(event.result, event.begin_time_ms or event.time_ms, event.time_ms),)
+        for word in words:
+            if word.text.strip():
+                doc_words.append({"Id": len(doc_words), "SentenceId": n, "Start": word.start_ms,
+                                  "End": word.end_ms, "Text": word.text, "_speaker": event.speaker_id})
+    paragraphs = [{"SpeakerId": w.pop("_speaker"), "Words": [w]} for w in doc_words]
+    doc = {"Transcription": {"Paragraphs": paragraphs}}
+    return sentences_frame(doc), words_frame(doc)

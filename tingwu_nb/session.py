@@ -26,13 +26,13 @@ from . import events as ev
 from .audio import PacingReport, load_pcm, probe, stream_frames
 from .codec import from_object
 from .config import redact_url
-from .errors import ServiceError, TingwuError
+from .errors import TingwuError
 from .params import RealtimeTaskRequest
 from .recorder import SessionWriter, new_session_dir
-from .results import live_sentences_frame, sentences_frame, words_frame
+from .results import live_sentences_frame, live_transcript_frames, sentences_frame, words_frame
 from .stream import RealtimeStream, StreamOptions, stream_frames_to
 
-__all__ = ["Session", "record", "record_sync", "recover", "run_sync"]
+__all__ = ["Session", "record", "record_sync", "run_sync"]
 
 T = TypeVar("T")
 DEFAULT_ROOT = "sessions"
@@ -74,8 +74,14 @@ class Session:
     def events(self) -> list[ev.Message]:
         """Every event received live, decoded again, stamped with its receive times."""
         out = []
-        for line in (self.directory / "events.jsonl").read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        lines = (self.directory / "events.jsonl").read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                if n == len(lines) - 1:
+                    break  # the line being written when the process died
+                raise
             out.append(_stamp(from_object(row["message"]), row))
         return out
 
@@ -83,13 +89,26 @@ class Session:
         """One row per audio frame sent (seq, bytes, start_ms, end_ms, mono, wall)."""
         return pd.read_json(self.directory / "frames.jsonl", lines=True)
 
+    @property
+    def provisional(self) -> bool:
+        """True when the tables hold live sentences the service never confirmed (see recover)."""
+        return bool(self.meta.get("provisional")) and self.transcription is None
+
     def sentences(self) -> pd.DataFrame:
-        """Final sentences from the Transcription file (``results.SENTENCE_COLUMNS``)."""
+        """Final sentences from the Transcription file (``results.SENTENCE_COLUMNS``).
+
+        A :attr:`provisional` session (recovered after its service died) gives the live
+        sentences instead, in the same columns.
+        """
+        if self.provisional:
+            return live_transcript_frames(self.events())[0]
         doc = self.transcription
         return sentences_frame(doc) if doc is not None else sentences_frame({})
 
     def words(self) -> pd.DataFrame:
-        """Words from the Transcription file (``results.WORD_COLUMNS``)."""
+        """Words from the Transcription file (``results.WORD_COLUMNS``); live words if provisional."""
+        if self.provisional:
+            return live_transcript_frames(self.events())[1]
         doc = self.transcription
         return words_frame(doc) if doc is not None else words_frame({})
 
@@ -101,6 +120,8 @@ class Session:
 
     def _repr_html_(self) -> str:
         head = f"<b>Tingwu session</b> {self.task_id} — {self.status} — <code>{self.directory}</code>"
+        if self.provisional:
+            head += "<br><i>provisional: live sentences only, the service never confirmed them</i>"
         return head + self.sentences().to_html(index=False, max_rows=30)
 
 
@@ -239,47 +260,6 @@ async def _collect(client: Any, task_id: str, writer: SessionWriter, poll_interv
         doc = json.loads(transcription.read_text(encoding="utf-8"))
         sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
         words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
-
-
-async def recover(
-    directory: str | os.PathLike,
-    *,
-    client: Any = None,
-    poll_interval_s: float = 1.0,
-    timeout_s: float = 3600.0,
-) -> Session:
-    """Finish a session whose process died mid-record: stop its task if still streaming, fetch results.
-
-    Args:
-        directory: the session directory (its session.json names the task).
-        client: the service that owns the task (default: :func:`tingwu_nb.connect`, which is
-            only right if the same cloud account or a still-running emulator owns it).
-
-    Raises:
-        FileNotFoundError if ``directory`` is not a session; ServiceError if the service no
-        longer knows the task.
-    """
-    session = Session(directory)
-    if not session.task_id:
-        raise ValueError(f"{directory}: no task was created (nothing to recover)")
-    return await _on_client(client, lambda c: _recover(c, session, poll_interval_s, timeout_s))
-
-
-async def _recover(client: Any, session: Session, poll_interval_s: float, timeout_s: float) -> Session:
-    writer = SessionWriter.reopen(session.directory, secrets=_secrets_of(client))
-    try:
-        info = await client.get_task_info(session.task_id)
-        if info.status == "ONGOING" and session.status in ("streaming", "stream_failed", "created"):
-            try:
-                await client.stop_realtime_task(session.task_id)
-                writer.phase("task_stopped")
-            except ServiceError as exc:  # already stopped by someone else: just collect
-                writer.update(recover_stop_error=_error_record(exc))
-        writer.update(recovered=True)
-        await _collect(client, session.task_id, writer, poll_interval_s, timeout_s, stop=False)
-    finally:
-        writer.close()
-    return Session(session.directory)
 
 
 def _error_record(exc: BaseException) -> dict[str, Any]:
