@@ -28,6 +28,7 @@ from starlette.routing import WebSocketRoute
 
 from ..config import Credentials
 from .contract import EmulatorConfig
+from .handshake import FirstKeyWebSocketProtocol
 from .postprocess import postprocess
 from .realtime import websocket_endpoint
 from .rest import rest_routes
@@ -133,7 +134,7 @@ class Emulator:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", ws="websockets-sansio", lifespan="off",
+        config = uvicorn.Config(self.app, log_level="warning", ws=FirstKeyWebSocketProtocol, lifespan="off",
                                 ws_ping_interval=None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -8,6 +8,9 @@ here with the spec section it settles, and a test or a user can switch it::
 
 Section references: ``rest §x`` = ``tingwu-rest-api.md``, ``rt §x`` =
 ``tingwu-realtime-protocol.md``.
+
+Not a choice: the join URL answers a handshake that repeats ``Sec-WebSocket-Key`` /
+``-Version`` (the official NLS SDK's) from the FIRST key, as the cloud must (``handshake.py``).
 """
 
 from __future__ import annotations
