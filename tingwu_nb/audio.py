@@ -8,243 +8,47 @@ Typical client flow::
     async for frame in paced(frames, speed=1.0): # real-time schedule (see tingwu_nb.pacing)
         await ws.send(frame.data)
 
-Decoding uses PyAV (FFmpeg). Speex has no encoder in FFmpeg, so ``encode(..., "speex")`` runs
-Debian's ``speexenc``. The pure bitstream helpers (Ogg pages, ADTS/MPEG headers, frame grouping)
-live in :mod:`tingwu_nb.bitstream` (``mpeg_header`` / ``adts_header`` are still importable here).
+Probing and decoding live in :mod:`tingwu_nb.audiofile` (re-exported here; ``decode_audio``
+also reports corrupt stretches it filled with silence). Encoding uses PyAV (FFmpeg); speex has
+no encoder in FFmpeg, so ``encode(..., "speex")`` runs Debian's ``speexenc``. The pure
+bitstream helpers (Ogg pages, ADTS/MPEG headers, frame grouping) live in
+:mod:`tingwu_nb.bitstream` (``mpeg_header`` / ``adts_header`` are still importable here).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import av
 import numpy as np
 
+from .audiofile import STREAM_RATES, AudioGap, AudioInfo, DecodedAudio, decode_audio, load_pcm, probe
 from .bitstream import adts_header, group_frames, mpeg_header, repage_speex, stream_units
 from .errors import AudioError, EncoderUnavailable
 from .pacing import Frame, PacingReport, paced
 
 __all__ = [
     "FORMATS",
+    "AudioGap",
     "AudioInfo",
+    "DecodedAudio",
     "Frame",
     "PacingReport",
+    "adts_header",
+    "decode_audio",
     "encode",
     "load_pcm",
+    "mpeg_header",
     "paced",
     "probe",
     "stream_frames",
 ]
 
 FORMATS = ("pcm", "opus", "aac", "mp3", "speex")
-STREAM_RATES = (8000, 16000)
 # default bit rates by (format, sample rate); libopus overshoots 24 kb/s at 8 kHz (~37 kb/s)
 DEFAULT_BITRATES = {("opus", 16000): 24000, ("opus", 8000): 16000, "aac": 32000, "mp3": 32000}
-
-_CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska"}
-_MAGIC = [  # (offset, bytes, description, is_audio)
-    (0, b"\x89PNG\r\n\x1a\n", "a PNG image", False),
-    (0, b"\xff\xd8\xff", "a JPEG image", False),
-    (0, b"GIF8", "a GIF image", False),
-    (0, b"%PDF", "a PDF document", False),
-    (0, b"PK\x03\x04", "a ZIP archive (or an Office document)", False),
-    (0, b"\x1f\x8b", "gzip-compressed data", False),
-    (0, b"\x7fELF", "an executable program", False),
-    (0, b"RIFF", "a WAV/RIFF file", True),
-    (0, b"fLaC", "a FLAC file", True),
-    (0, b"OggS", "an Ogg file", True),
-    (0, b"ID3", "an MP3 file", True),
-    (4, b"ftyp", "an MP4/M4A file", True),
-    (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM file", True),
-]
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    """What :func:`probe` found: FFmpeg container and codec names, rate, channels, length."""
-
-    source: str
-    container: str
-    codec: str
-    sample_rate: int
-    channels: int
-    duration_s: float
-    sample_format: str
-
-
-# ---------------------------------------------------------------- probing and decoding
-
-
-def _describe(head: bytes) -> tuple[str | None, bool]:
-    """Guess what ``head`` (first bytes of a file) is: (human description, looks like audio)."""
-    for offset, magic, what, is_audio in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return what, is_audio
-    if adts_header(head) or mpeg_header(head):
-        return "an MP3/AAC stream", True
-    try:
-        text = head.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        try:  # a multi-byte character may be cut at the end of the head
-            text = head[:-3].decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return None, False
-    if text[:1] in ("{", "["):
-        return "JSON text", False
-    if text[:1] == "<":
-        return "HTML/XML text", False
-    if text and all(c.isprintable() or c.isspace() for c in text):
-        return "plain text", False
-    return None, False
-
-
-def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputContainer, int]:
-    """Open ``source`` for demuxing; return (name for messages, container, size in bytes)."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        name, data = "<bytes>", bytes(source)
-        if not data:
-            raise AudioError(name, "audio data is empty (0 bytes)")
-        head, target, size = data[:64], io.BytesIO(data), len(data)
-    else:
-        name = os.fspath(source)
-        path = Path(name)
-        if not path.exists():
-            raise AudioError(name, "file not found")
-        if path.is_dir():
-            raise AudioError(name, "is a directory, not an audio file")
-        size = path.stat().st_size
-        if size == 0:
-            raise AudioError(name, "file is empty (0 bytes)")
-        with path.open("rb") as fh:
-            head = fh.read(64)
-        target = name
-    what, is_audio = _describe(head)
-    try:
-        container = av.open(target, "r")
-    except av.FFmpegError as exc:
-        if what and is_audio:
-            reason = f"looks like {what} but it is truncated or corrupt ({_ff(exc)})"
-        elif what:
-            reason = f"not audio: this looks like {what}"
-        else:
-            reason = f"not a recognised audio file ({_ff(exc)})"
-        raise AudioError(name, reason) from None
-    if not container.streams.audio:
-        kinds = sorted({s.type for s in container.streams})
-        container.close()
-        if what and not is_audio:
-            hint = f": this looks like {what}"
-        else:
-            hint = f": the file has only {'/'.join(kinds)} stream(s)" if kinds else ""
-        raise AudioError(name, f"no audio stream found{hint}")
-    return name, container, size
-
-
-def _ff(exc: BaseException) -> str:
-    return f"FFmpeg: {getattr(exc, 'strerror', None) or exc}"
-
-
-def _decode(
-    name: str, container: av.container.InputContainer, size: int, *, stop_after_first: bool
-) -> Iterator:
-    """Yield decoded frames of the first audio stream; refuse data that decodes to nothing."""
-    stream = container.streams.audio[0]
-    got, packet_bytes = False, 0
-    try:
-        for packet in container.demux(stream):
-            packet_bytes += packet.size
-            for frame in packet.decode():
-                got = True
-                yield frame
-                if stop_after_first:
-                    return
-    except av.FFmpegError as exc:
-        if not got:
-            raise AudioError(
-                name, f"no decodable audio: the data is corrupt or truncated ({_ff(exc)})"
-            ) from None
-        warnings.warn(f"{name}: decoding stopped early, audio may be cut short ({_ff(exc)})", stacklevel=3)
-    if not got and (packet_bytes or size > 4096):  # a bare header is small; more is corrupt audio
-        raise AudioError(
-            name, f"no decodable audio: {size} bytes but no intact audio frame (corrupt or truncated)"
-        )
-    if not got:
-        raise AudioError(name, "contains no audio samples (zero length)")
-
-
-def probe(source: str | os.PathLike | bytes) -> AudioInfo:
-    """Check that ``source`` is decodable audio and describe it, without decoding all of it.
-
-    Args:
-        source: a file path, or the file's bytes.
-
-    Returns:
-        :class:`AudioInfo`; pass the same source to :func:`load_pcm` to get samples.
-
-    Raises:
-        AudioError: missing or empty file, not audio, corrupt/truncated data, no audio stream,
-            or zero-length audio. ``.reason`` says which in plain words.
-    """
-    name, container, size = _open(source)
-    with container:
-        stream = container.streams.audio[0]
-        for _frame in _decode(name, container, size, stop_after_first=True):
-            pass
-        fmt = container.format.name
-        duration = None
-        if stream.duration and stream.time_base and fmt != "aac":
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration and fmt != "aac":
-            duration = container.duration / 1_000_000
-        if duration is None:  # ADTS: FFmpeg only estimates from the bitrate; count packets
-            container.seek(0)
-            ticks = sum(p.duration or 0 for p in container.demux(stream) if p.size)
-            duration = float(ticks * stream.time_base)
-        if duration <= 0:
-            raise AudioError(name, "contains no audio samples (zero length)")
-        cc = stream.codec_context
-        return AudioInfo(
-            source=name,
-            container=_CONTAINER_NAMES.get(fmt, fmt),
-            codec=stream.codec.name if stream.codec else cc.name,
-            sample_rate=int(cc.sample_rate),
-            channels=int(cc.channels),
-            duration_s=round(duration, 6),
-            sample_format=cc.format.name if cc.format else "",
-        )
-
-
-def load_pcm(source: str | os.PathLike | bytes, *, sample_rate: int = 16000) -> np.ndarray:
-    """Decode any common audio file to int16 mono samples at ``sample_rate``.
-
-    Stereo is downmixed and any rate is resampled with FFmpeg's resampler. The result can go
-    straight to :func:`encode` / :func:`stream_frames`.
-
-    Raises:
-        ValueError: ``sample_rate`` is not 8000 or 16000 (the rates Tingwu accepts).
-        AudioError: as for :func:`probe`.
-    """
-    if sample_rate not in STREAM_RATES:
-        raise ValueError(f"sample_rate must be 8000 or 16000 (Tingwu's rates), got {sample_rate!r}")
-    name, container, size = _open(source)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
-    parts: list[np.ndarray] = []
-    with container:
-        for frame in _decode(name, container, size, stop_after_first=False):
-            frame.pts = None  # let the resampler keep its own timeline (no gaps/overlaps)
-            parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-    parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    pcm = np.concatenate(parts).astype(np.int16, copy=False) if parts else np.zeros(0, np.int16)
-    if pcm.size == 0:
-        raise AudioError(name, "contains no audio samples (zero length)")
-    return pcm
 
 
 # ---------------------------------------------------------------- encoding

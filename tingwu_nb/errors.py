@@ -5,7 +5,8 @@ Every error the package raises on purpose derives from :class:`TingwuError`::
     TingwuError
     ├── ConfigError              bad configuration, raised before any I/O
     │   ├── ParameterError       a CreateTask parameter is invalid (.field, .value)
-    │   └── CredentialsError     no usable AccessKey / STS credentials
+    │   ├── CredentialsError     no usable AccessKey / STS credentials
+    │   └── OutputError          the session directory cannot be written (.path, .reason)
     ├── AudioError               input audio refused before a task is created (.source, .reason)
     │   └── EncoderUnavailable   a stream format needs a tool that is missing (.tool)
     ├── ProtocolError            the realtime session protocol was broken
@@ -13,8 +14,9 @@ Every error the package raises on purpose derives from :class:`TingwuError`::
     │   └── RemoteProtocolError  by the service / emulator
     ├── ServiceError             the service said no (.status_code, .code, .message, .request_id)
     │   ├── ThrottledError       Throttling.User and friends; retried by TingwuClient
-    │   └── TaskFailedError      realtime TaskFailed event (.status, .status_text, .event)
-    ├── TransportError           network or WebSocket failure (``__cause__`` kept)
+    │   ├── TaskFailedError      realtime TaskFailed event (.status, .status_text, .event)
+    │   └── NotTingwuError       the endpoint answered, but not as the Tingwu API (.endpoint, .content_type)
+    ├── TransportError           network or WebSocket failure (.endpoint, .reason; ``__cause__`` kept)
     ├── TingwuTimeoutError       a wait ran out (.what, .seconds)
     └── ModelError               emulator speech weights unusable
         ├── ModelNotInstalled    a weight package is missing (.model, .package)
@@ -22,6 +24,9 @@ Every error the package raises on purpose derives from :class:`TingwuError`::
 
 Catch :class:`TingwuError` to handle anything the package reports; catch a leaf to
 react to one situation (for example retry on :class:`ThrottledError`).
+
+:class:`AudioWarning` (a ``UserWarning``) reports audio that was repaired rather than refused,
+such as a corrupt stretch replaced by silence of the same length.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 
 __all__ = [
     "AudioError",
+    "AudioWarning",
     "ConfigError",
     "CredentialsError",
     "EncoderUnavailable",
@@ -37,6 +43,8 @@ __all__ = [
     "ModelError",
     "ModelHashMismatch",
     "ModelNotInstalled",
+    "NotTingwuError",
+    "OutputError",
     "ParameterError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -72,6 +80,19 @@ class ParameterError(ConfigError):
 
 class CredentialsError(ConfigError):
     """No usable credentials were found; set them and call again."""
+
+
+class OutputError(ConfigError):
+    """The session directory cannot be created or written under ``path``; ``reason`` says why.
+
+    Raised before any task is created. Next: pass a writable folder (``out_dir=`` / ``--out``).
+    """
+
+    def __init__(self, path: Any, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write the session directory under {path}: {reason} — "
+                         "choose a writable folder (out_dir= or --out)")
 
 
 class AudioError(TingwuError, ValueError):
@@ -164,8 +185,33 @@ class TaskFailedError(ServiceError):
         super().__init__(status_text, code=str(status))
 
 
+class NotTingwuError(ServiceError):
+    """Something answered at ``endpoint``, but not the Tingwu API (an HTML page, a proxy...).
+
+    ``content_type`` is what it sent. Next: check the endpoint (``--endpoint`` /
+    ``TINGWU_ENDPOINT``); nothing was created there.
+    """
+
+    def __init__(self, endpoint: str, status_code: int, content_type: str) -> None:
+        self.endpoint = endpoint
+        self.content_type = content_type
+        text = (f"endpoint {endpoint} answered HTTP {status_code} with {content_type or 'an untyped body'}, "
+                "not the Tingwu API — check --endpoint / TINGWU_ENDPOINT")
+        super().__init__(text, status_code=status_code)
+        self.args = (text,)  # the text already names the status
+
+
 class TransportError(TingwuError):
-    """The network or the WebSocket failed; the original error is ``__cause__``."""
+    """The network or the WebSocket failed; the original error is ``__cause__``.
+
+    ``endpoint`` (scheme://host:port, no secrets) and ``reason`` (e.g. ``connection refused``,
+    ``no answer within 30 s``) are set when known.
+    """
+
+    def __init__(self, message: str, *, endpoint: str | None = None, reason: str | None = None) -> None:
+        self.endpoint = endpoint
+        self.reason = reason
+        super().__init__(message)
 
 
 class TingwuTimeoutError(TingwuError, TimeoutError):
@@ -175,6 +221,10 @@ class TingwuTimeoutError(TingwuError, TimeoutError):
         self.what = what
         self.seconds = seconds
         super().__init__(f"timed out after {seconds:g} s waiting for {what}")
+
+
+class AudioWarning(UserWarning):
+    """Audio was repaired, not refused (e.g. a corrupt stretch filled with silence of its length)."""
 
 
 class ModelError(TingwuError):
