@@ -17,9 +17,8 @@ async with TingwuClient(endpoint=url, app_key=key, credentials=creds) as client:
 from __future__ import annotations
 
 import asyncio
-import html
 import json
-import re
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,68 +30,22 @@ import httpx
 from tingwu_nb.auth import AcsAuth, canonical_query
 from tingwu_nb.config import Credentials, redact_url
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
+from tingwu_nb.httpcheck import api_result, download_result, os_cause
 from tingwu_nb.params import stop_request_body
 from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
 from tingwu_nb.taskinfo import TaskInfo, pick, str_or_none
 
-__all__ = ["TASKS_PATH", "TaskInfo", "TingwuClient"]
+__all__ = ["DEFAULT_TIMEOUT", "TASKS_PATH", "TaskInfo", "TingwuClient"]
 
 TASKS_PATH = "/openapi/tingwu/v2/tasks"
+#: Connect within 10 s, then at most 30 s of silence while waiting for an answer.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _T = TypeVar("_T")
+_log = logging.getLogger("tingwu_nb")
 # httpx errors worth another attempt; anything else (bad URL, proxy config) is not.
 _RETRYABLE_NETWORK = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
-
-
-def _json_body(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = float(response.headers.get("x-acs-retry-after", ""))
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
-def _error_from(response: httpx.Response, body: Mapping[str, Any] | None) -> ServiceError:
-    """Turn an error response into ServiceError / ThrottledError (§5.1, §5.3)."""
-    if body is None and "<Error>" in response.text:  # OSS answers with XML: <Error><Code>...
-        body = {k: html.unescape(v) for k, v in re.findall(r"<(Code|Message|RequestId)>([^<]*)</\1>", response.text)}
-    body = body or {}
-    code = str_or_none(pick(body, "Code"))
-    message = pick(body, "Message") or response.text[:200].strip() or response.reason_phrase or "error"
-    request_id = (
-        pick(body, "RequestId")
-        or response.headers.get("x-acs-request-id")
-        or response.headers.get("x-oss-request-id")
-    )
-    kw = {"code": code, "status_code": response.status_code, "request_id": str_or_none(request_id)}
-    if response.status_code == 429 or (code or "").startswith("Throttling"):
-        return ThrottledError(str(message), retry_after=_retry_after(response), **kw)
-    return ServiceError(str(message), **kw)
-
-
-def _api_result(response: httpx.Response) -> dict[str, Any]:
-    body = _json_body(response)
-    if response.status_code >= 400:
-        raise _error_from(response, body)
-    if body is None:
-        raise ServiceError("response body is not a JSON object", status_code=response.status_code)
-    code = pick(body, "Code")
-    if code is not None and str(code) != "0":  # HTTP 200 with a business error code
-        raise _error_from(response, body)
-    return body
-
-
-def _download_result(response: httpx.Response) -> bytes:
-    if response.status_code >= 400:
-        raise _error_from(response, _json_body(response))
-    return response.content
+# failures after which the request certainly did not reach the service (safe to send again)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def _encode_body(body: Mapping[str, Any]) -> bytes:
@@ -108,11 +61,16 @@ class TingwuClient:
             ``http://127.0.0.1:PORT``.
         app_key: the project AppKey, added to every CreateTask body.
         transport: an ``httpx`` transport (e.g. the emulator's ASGI/Mock transport).
+        timeout: seconds, or an ``httpx.Timeout``; default :data:`DEFAULT_TIMEOUT` (connect 10 s,
+            30 s without an answer). A timed-out call is retried at most once, and a realtime
+            CreateTask whose request may have arrived is never sent twice.
         limiter: client-side pacing; default CreateTask 20/s, GetTaskInfo 100/s.
         sleep / clock: seams for backoff, pacing and ``wait_for_task`` deadlines.
         wall_clock / nonce: seams for the signature's ``x-acs-date`` and nonce.
         on_request: receives one redacted record per HTTP attempt (``action``,
             ``attempt``, ``method``, ``status``, ``request_id``, ``elapsed_s``, ``error``).
+        on_slow: receives a one-line message when a call has had no answer for
+            ``slow_notice_s`` seconds (default: a warning on the ``tingwu_nb`` logger).
 
     Close it with ``await client.aclose()`` or use ``async with``.
     """
@@ -124,7 +82,7 @@ class TingwuClient:
         app_key: str,
         credentials: Credentials,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, safe to share
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -132,6 +90,8 @@ class TingwuClient:
         wall_clock: Callable[[], float] = time.time,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
         on_request: Callable[[dict[str, Any]], None] | None = None,
+        on_slow: Callable[[str], None] | None = None,
+        slow_notice_s: float = 5.0,
     ) -> None:
         if "://" not in endpoint:
             endpoint = f"https://{endpoint}"
@@ -143,11 +103,14 @@ class TingwuClient:
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
+        self._on_slow = on_slow or _log.warning
+        self._slow_notice_s = slow_notice_s
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._http = httpx.AsyncClient(
             base_url=self.endpoint,
             auth=AcsAuth(credentials, clock=wall_clock, nonce=nonce),
             transport=transport,
-            timeout=timeout,
+            timeout=self.timeout,
         )
 
     def __repr__(self) -> str:
@@ -241,7 +204,7 @@ class TingwuClient:
 
     async def fetch_bytes(self, url: str) -> bytes:
         """Download a result file (presigned URL, no signing); retried on 5xx/network errors."""
-        return await self._with_retries("Download", "GET", lambda: self._http.get(url, auth=None), _download_result)
+        return await self._with_retries("Download", "GET", lambda: self._http.get(url, auth=None), download_result)
 
     async def fetch_json(self, url: str) -> dict[str, Any]:
         """Download and decode a JSON result file (see :meth:`fetch_bytes`)."""
@@ -272,7 +235,9 @@ class TingwuClient:
             await self._limiter.acquire(action)
             return await self._http.request(method, url, content=content, headers=headers)
 
-        return await self._with_retries(action, method, send, _api_result)
+        # a realtime start that may have reached the service must not be sent twice (two paid tasks)
+        once = action == "CreateTask" and (query or {}).get("operation") != "stop"
+        return await self._with_retries(action, method, send, api_result, resend_after_sent=not once)
 
     def _retryable(self, exc: ServiceError) -> bool:
         return isinstance(exc, ThrottledError) or exc.status_code in self.retry.retry_on_status
@@ -283,21 +248,26 @@ class TingwuClient:
         method: str,
         send: Callable[[], Awaitable[httpx.Response]],
         check: Callable[[httpx.Response], _T],
+        *,
+        resend_after_sent: bool = True,
     ) -> _T:
         attempts = max(1, self.retry.max_attempts)
+        timeouts = 0
         for attempt in range(1, attempts + 1):
             started = self._clock()
             try:
-                response = await send()
+                response = await self._send_noting_silence(action, send)
             except _RETRYABLE_NETWORK as exc:
                 self._record(action, method, attempt, started, None, None, type(exc).__name__)
-                if attempt == attempts:
-                    raise TransportError(f"{action} failed after {attempt} attempt(s): {type(exc).__name__}") from exc
+                timeouts += isinstance(exc, httpx.TimeoutException)
+                final = attempt == attempts or timeouts > 1 or not (resend_after_sent or isinstance(exc, _NOT_SENT))
+                if final:
+                    raise self._transport_error(action, attempt, exc) from exc
                 await self._sleep(self.retry.delay_for(attempt))
                 continue
             except httpx.HTTPError as exc:
                 self._record(action, method, attempt, started, None, None, type(exc).__name__)
-                raise TransportError(f"{action} failed: {type(exc).__name__}") from exc
+                raise self._transport_error(action, attempt, exc) from exc
             try:
                 result = check(response)
             except ServiceError as exc:
@@ -312,6 +282,35 @@ class TingwuClient:
             self._record(action, method, attempt, started, response.status_code, request_id, None)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_noting_silence(self, action: str, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        """``send()``, telling ``on_slow`` once if no answer came within ``slow_notice_s``."""
+        limit = self.timeout.read
+        note = (f"waiting for {redact_url(self.endpoint)} ({action}): no answer yet after "
+                f"{self._slow_notice_s:g} s" + (f", giving up after {limit:g} s" if limit else ""))
+        handle = asyncio.get_running_loop().call_later(self._slow_notice_s, self._on_slow, note)
+        try:
+            return await send()
+        finally:
+            handle.cancel()
+
+    def _transport_error(self, action: str, attempts: int, exc: httpx.HTTPError) -> TransportError:
+        """One line naming the endpoint, what went wrong and what to check."""
+        where = redact_url(self.endpoint)
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = f"no connection within {self.timeout.connect:g} s"
+        elif isinstance(exc, httpx.ReadTimeout):
+            reason = f"connected, but no answer within {self.timeout.read:g} s"
+        else:
+            reason = os_cause(exc)
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            hint = "is the service running, and is --endpoint / TINGWU_ENDPOINT right?"
+        elif isinstance(exc, httpx.ReadTimeout):
+            hint = "check that --endpoint is a Tingwu endpoint; a busy service may need a longer --read-timeout"
+        else:
+            hint = "check the network and --endpoint"
+        return TransportError(f"{action} to {where} failed{tries}: {reason} — {hint}", endpoint=where, reason=reason)
 
     def _record(
         self,
@@ -336,3 +335,4 @@ class TingwuClient:
                 "error": error,
             }
         )
+
