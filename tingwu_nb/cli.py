@@ -5,19 +5,35 @@
     tingwu-nb demo [--speed 2]                              the bundled sample meeting on the embedded emulator
 
 ``transcribe`` uses the cloud when credentials are configured (or ``--endpoint`` is given),
-otherwise the embedded emulator.
+otherwise the embedded emulator. Every option and the audio file are checked before any task
+is created. Ctrl-C (or SIGTERM) while recording stops the stream and the task before exiting.
+
+Errors are one line on stderr — ``tingwu-nb: <kind>: <cause> — <what to do>`` — with the
+traceback only under ``--debug``. Exit codes:
+
+    0    the record completed
+    1    the record ran, but the task ended FAILED (see the session directory)
+    2    refused before anything was sent: a bad option, unreadable audio, an unwritable
+         --out folder, missing credentials or AppKey, missing speech models
+    3    the service refused or failed the record (ServiceError, TaskFailedError, a protocol
+         error, or something at --endpoint that is not the Tingwu API)
+    4    the service could not be reached or did not answer in time (TransportError, timeouts)
+    5    an unexpected internal error (run again with --debug and report the traceback)
+    130  interrupted with Ctrl-C (the task was stopped first)
+    143  terminated with SIGTERM (the task was stopped first)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import sys
 import time
+from typing import NoReturn
 
 from . import events as ev
-from .errors import TingwuError
+from .clirun import exit_code_for, one_line, run_guarded
+from .errors import ParameterError
 from .samples import sample_meeting_path
 
 __all__ = ["main"]
@@ -49,19 +65,26 @@ def _request(args: argparse.Namespace):
 
 
 async def _transcribe(args: argparse.Namespace) -> int:
+    import httpx
     import pandas as pd
 
-    from .connect import connect
+    from .audio import probe
+    from .connect import connect, describe_endpoint
+    from .lifecycle import check_out_dir
     from .session import record
 
-    request = _request(args)  # validated before anything starts
-    speed = math.inf if args.speed in ("max", "inf") else float(args.speed)
-    async with connect(args.endpoint, app_key=args.app_key, use_emulator=args.command == "demo") as client:
-        where = "embedded emulator" if "127.0.0.1" in client.endpoint else client.endpoint
-        print(f"Streaming {args.file} to {where} ({request.input.format}, {request.input.sample_rate} Hz, "
-              f"{args.language}, speed {args.speed}×)", flush=True)
+    request = _request(args)  # everything is checked before anything starts
+    probe(args.file)
+    check_out_dir(args.out)
+    timeout = httpx.Timeout(args.read_timeout, connect=args.connect_timeout)
+    notice_s = min(5.0, args.read_timeout / 3)
+    async with connect(args.endpoint, app_key=args.app_key, use_emulator=args.command == "demo",
+                       timeout=timeout, on_slow=lambda note: print(f"  … {note}", flush=True),
+                       slow_notice_s=notice_s) as client:
+        print(f"Streaming {args.file} to {describe_endpoint(client)} ({request.input.format}, "
+              f"{request.input.sample_rate} Hz, {args.language}, speed {_speed_label(args.speed)})", flush=True)
         started = time.monotonic()
-        session = await record(args.file, request, client=client, speed=speed, out_dir=args.out,
+        session = await record(args.file, request, client=client, speed=args.speed, out_dir=args.out,
                                on_event=_live_printer(args.quiet))
     table = session.sentences()
     with pd.option_context("display.max_rows", 200, "display.max_colwidth", 90, "display.width", 160):
@@ -72,6 +95,12 @@ async def _transcribe(args: argparse.Namespace) -> int:
     print(f"\nTask {session.task_id}: {session.status} in {time.monotonic() - started:.1f} s")
     print(f"Session written to {session.directory}")
     return 0 if session.status == "COMPLETED" else 1
+
+
+def _speed_label(speed: float) -> str:
+    from .pacing import MAX_SPEED
+
+    return f"max ({MAX_SPEED:g}×)" if math.isinf(speed) else f"{speed:g}×"
 
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -97,8 +126,43 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- options
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} — see {self.prog} --help\n")
+
+
+def _speed(text: str) -> float:
+    from .session import parse_speed
+
+    try:
+        return parse_speed(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("speed: ")) from None
+
+
+def _languages(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tingwu-nb", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="tingwu-nb", description=__doc__.split("\n")[0],
+                     epilog=__doc__[__doc__.index("Errors are"):], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     emu = sub.add_parser("emulator", help="run the local Tingwu-compatible emulator")
@@ -107,7 +171,8 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, help_text in (("transcribe", "stream FILE through a realtime record"),
                             ("demo", "stream the bundled sample meeting on the embedded emulator")):
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, epilog=parser.epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "transcribe":
             p.add_argument("file", help="audio file (wav, flac, mp3, m4a, ogg, ...)")
         p.add_argument("--language", default="en", help="SourceLanguage: cn en yue ja ko fspk multilingual")
@@ -116,31 +181,41 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--output-level", type=int, default=2, choices=(1, 2), help="2 = interim results too")
         p.add_argument("--diarization", action="store_true", default=name == "demo", help="label speakers")
         p.add_argument("--speakers", type=int, default=None, help="speaker count hint (0 = unknown)")
-        p.add_argument("--translate-to", nargs="+", metavar="LANG", help="TargetLanguages (the emulator: en)")
+        p.add_argument("--translate-to", action="extend", type=_languages, metavar="LANG[,LANG]",
+                       help="TargetLanguages, comma-separated or repeated (the emulator: en)")
         p.add_argument("--mp3", action="store_true", default=name == "demo", help="ask for OutputMp3Path")
-        p.add_argument("--speed", default="2" if name == "demo" else "1",
-                       help="pacing: 1 = real time, 4 = four times faster, max = no pacing")
+        p.add_argument("--speed", type=_speed, default="2" if name == "demo" else "1",
+                       help="pacing: 1 = real time, 4 = four times faster, max = the fastest accepted (10)")
         p.add_argument("--endpoint", default=None, help="Tingwu endpoint (default: cloud if configured, "
                                                         "else the embedded emulator)")
         p.add_argument("--app-key", default=None, help="Tingwu AppKey (or TINGWU_APP_KEY)")
         p.add_argument("--out", default="sessions", help="parent folder for session directories")
+        p.add_argument("--connect-timeout", type=_seconds, default=10.0, metavar="S",
+                       help="seconds to wait for a connection to the endpoint (default 10)")
+        p.add_argument("--read-timeout", type=_seconds, default=30.0, metavar="S",
+                       help="seconds to wait for an answer from the endpoint (default 30)")
         p.add_argument("--quiet", action="store_true", help="do not print live sentences")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of an error")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``tingwu-nb`` console script."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``tingwu-nb`` console script; returns the exit code (see the module doc)."""
     try:
-        if args.command == "emulator":
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line printed) or --help
+        return int(exc.code or 0)
+    if args.command == "emulator":
+        try:
             return _emulator(args)
-        if args.command == "demo":
-            args.file = str(sample_meeting_path())
-            args.endpoint = None
-        return asyncio.run(_transcribe(args))
-    except TingwuError as exc:
-        print(f"tingwu-nb: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        except Exception as exc:  # noqa: BLE001 - one line, the code says what kind
+            print(one_line(exc, debug=args.debug), file=sys.stderr)
+            return exit_code_for(exc)
+    if args.command == "demo":
+        args.file = str(sample_meeting_path())
+        args.endpoint = None
+    return run_guarded(_transcribe, args, debug=args.debug)
 
 
 if __name__ == "__main__":

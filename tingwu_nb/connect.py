@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .config import Credentials, resolve_app_key, resolve_credentials, resolve_endpoint
+from .config import Credentials, redact_url, resolve_app_key, resolve_credentials, resolve_endpoint
 from .errors import ConfigError
 
-__all__ = ["connect", "embedded_emulator"]
+__all__ = ["connect", "describe_endpoint", "embedded_emulator"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,6 +35,17 @@ def embedded_emulator() -> Any:
     return emulator
 
 
+def describe_endpoint(client: Any) -> str:
+    """Where ``client`` talks to, for people: "embedded emulator at URL" only when it really is
+    this process's embedded emulator, else the endpoint URL (credentials in it masked)."""
+    endpoint = str(getattr(client, "endpoint", ""))
+    if embedded_emulator.cache_info().currsize:
+        emulator = embedded_emulator()
+        if emulator.port is not None and emulator.endpoint == endpoint:
+            return f"embedded emulator at {endpoint}"
+    return redact_url(endpoint)
+
+
 @asynccontextmanager
 async def connect(
     endpoint: str | None = None,
@@ -47,7 +58,10 @@ async def connect(
     """Yield a :class:`~tingwu_nb.tasks.TingwuClient` for the cloud or the embedded emulator.
 
     ``use_emulator=True`` forces the embedded emulator whatever is configured.
-    Raises ConfigError when credentials exist but no AppKey is known (nothing is sent).
+    ``client_options`` go to the client (e.g. ``timeout=httpx.Timeout(...)``, ``on_slow=print``).
+    :func:`describe_endpoint` says which service it is.
+    Raises ConfigError when credentials exist but no AppKey is known, or the endpoint is not
+    an http(s) URL (nothing is sent).
     """
     from .tasks import TingwuClient
 
@@ -61,6 +75,7 @@ async def connect(
         emulator = await asyncio.to_thread(embedded_emulator)
         client = emulator.client(**client_options)
     else:
+        endpoint = _checked(endpoint)
         if credentials is None:
             raise ConfigError(f"endpoint {endpoint} given but no AccessKey configured; set "
                               "ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET")
@@ -73,3 +88,19 @@ async def connect(
         yield client
     finally:
         await client.aclose()
+
+
+def _checked(endpoint: str) -> str:
+    """An http(s) URL with a host (a bare host gets https://), else ConfigError."""
+    from urllib.parse import urlsplit
+
+    value = endpoint.strip() if "://" in endpoint else f"https://{endpoint.strip()}"
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"endpoint {endpoint!r} is not an http(s) URL — pass e.g. "
+                          "--endpoint https://tingwu.cn-beijing.aliyuncs.com or http://127.0.0.1:8765")
+    return value.rstrip("/")

@@ -14,25 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
 from . import events as ev
-from .audio import PacingReport, load_pcm, probe, stream_frames
+from .audio import decode_audio, probe, stream_frames
 from .codec import from_object
-from .config import redact_url
-from .errors import TingwuError
+from .errors import AudioWarning, ParameterError
+from .lifecycle import Recording, discard_session_dir, open_session
+from .lifecycle import collect as _collect  # noqa: F401 - used by tingwu_nb.recovery
+from .lifecycle import error_record as _error_record  # noqa: F401 - used by tingwu_nb.recovery
+from .lifecycle import secrets_of as _secrets_of  # noqa: F401 - used by tingwu_nb.recovery
+from .pacing import MAX_SPEED
 from .params import RealtimeTaskRequest
-from .recorder import SessionWriter, new_session_dir
 from .results import live_sentences_frame, live_transcript_frames, sentences_frame, words_frame
-from .stream import RealtimeStream, StreamOptions, stream_frames_to
+from .stream import StreamOptions
 
-__all__ = ["Session", "record", "record_sync", "run_sync"]
+__all__ = ["Session", "parse_speed", "record", "record_sync", "run_sync"]
 
 T = TypeVar("T")
 DEFAULT_ROOT = "sessions"
@@ -135,7 +140,7 @@ async def record(
     request: RealtimeTaskRequest | None = None,
     *,
     client: Any = None,
-    speed: float = 1.0,
+    speed: float | str = 1.0,
     out_dir: str | os.PathLike | None = None,
     on_event: Callable[[ev.Event], None] | None = None,
     options: StreamOptions | None = None,
@@ -150,22 +155,72 @@ async def record(
             when omitted. Validated (and the audio converted) before anything is sent.
         client: a :class:`~tingwu_nb.tasks.TingwuClient`; default: the cloud when
             credentials are configured, else the embedded emulator (:func:`tingwu_nb.connect`).
-        speed: audio pacing, 1.0 = real time; ``math.inf`` sends as fast as possible.
+        speed: audio pacing, 1.0 = real time, up to :data:`~tingwu_nb.pacing.MAX_SPEED`;
+            ``math.inf`` or ``"max"`` sends at MAX_SPEED (see :func:`parse_speed`).
         out_dir: parent folder of the session directory (default ``./sessions``).
         on_event: called with every live event (stamped with receive and audio times).
 
+    Corrupt stretches of the audio are replaced by silence of their length (timestamps stay
+    right), issued as :class:`~tingwu_nb.errors.AudioWarning` and kept in
+    ``session.meta["audio"]["warnings"]``.
+
     Raises:
-        AudioError / ParameterError before any task exists; ServiceError, TaskFailedError,
-        TransportError or TingwuTimeoutError afterwards — by then the task has been stopped
-        and the session directory holds everything received so far.
+        ParameterError, AudioError, OutputError or ConfigError before any task exists (and no
+        session directory is left behind). Afterwards — ServiceError, TaskFailedError,
+        TransportError, TingwuTimeoutError, or ``asyncio.CancelledError`` / ``KeyboardInterrupt``
+        when interrupted — the stream and the task have been stopped first and ``session.json``
+        says how it ended (``status``, ``error``, ``cleanup``); the exception carries the
+        directory as ``exc.session_dir``: open it with :class:`Session`, or finish it with
+        :func:`tingwu_nb.recover`.
     """
     request = request or RealtimeTaskRequest.create()
+    speed = parse_speed(speed)
+    for name, value in (("poll_interval_s", poll_interval_s), ("timeout_s", timeout_s)):
+        if not value > 0:
+            raise ParameterError(name, f"must be > 0 seconds, got {value!r}", value)
+    audio, frames = await asyncio.to_thread(_prepare, source, request)
+    for message in audio["warnings"]:
+        warnings.warn(message, AudioWarning, stacklevel=2)
+    writer, created_root = open_session(out_dir or DEFAULT_ROOT, request.input.format)
+    recording = Recording(request=request, audio=audio, frames=frames, speed=speed, writer=writer,
+                          on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+    try:
+        return Session(await _on_client(client, recording.run))
+    except BaseException as exc:
+        writer.close()
+        if recording.task_id is None:  # nothing was created: leave nothing behind
+            discard_session_dir(writer.directory, created_root)
+        else:
+            exc.session_dir = writer.directory
+        raise
+
+
+def parse_speed(value: float | str) -> float:
+    """A sending speed as record() takes it: a number > 0 up to MAX_SPEED, or ``inf`` / ``"max"``.
+
+    Returns the float (``math.inf`` for "max", which :func:`~tingwu_nb.stream.stream_frames_to`
+    sends at :data:`~tingwu_nb.pacing.MAX_SPEED`). Raises ParameterError naming what is accepted.
+    """
+    text = str(value).strip().lower()
+    accepted = f"use a number > 0 (1 = real time, at most {MAX_SPEED:g}) or max"
+    try:
+        speed = math.inf if text in ("max", "inf", "infinity") else float(text)
+    except ValueError:
+        raise ParameterError("speed", f"{value!r} is not a speed; {accepted}", value) from None
+    if not speed > 0 or (speed > MAX_SPEED and not math.isinf(speed)):
+        raise ParameterError("speed", f"{value!r} is out of range; {accepted}", value)
+    return speed
+
+
+def _prepare(source: str | os.PathLike | bytes, request: RealtimeTaskRequest) -> tuple[dict[str, Any], list]:
+    """Probe, decode and frame the audio (CPU work, run in a thread): session.json's audio, frames."""
     fmt, rate = request.input.format, request.input.sample_rate
     info = probe(source)
-    frames = stream_frames(load_pcm(source, sample_rate=rate), rate, fmt)
-    recording = _Recording(request=request, info=info, frames=frames, speed=speed, out_dir=out_dir,
-                           on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
-    return await _on_client(client, recording.run)
+    decoded = decode_audio(source, sample_rate=rate)
+    frames = stream_frames(decoded.pcm, rate, fmt)
+    audio = asdict(info) | {"source": str(info.source), "warnings": list(decoded.warnings),
+                            "gaps": [asdict(g) for g in decoded.gaps]}
+    return audio, frames
 
 
 async def _on_client(client: Any, run: Callable[[Any], Awaitable[T]]) -> T:
@@ -176,101 +231,6 @@ async def _on_client(client: Any, run: Callable[[Any], Awaitable[T]]) -> T:
 
     async with connect() as default_client:
         return await run(default_client)
-
-
-@dataclass
-class _Recording:
-    """One validated, converted recording and how to run it; :meth:`run` does the I/O."""
-
-    request: RealtimeTaskRequest
-    info: Any
-    frames: list
-    speed: float
-    out_dir: str | os.PathLike | None
-    on_event: Callable[[ev.Event], None] | None
-    options: StreamOptions | None
-    poll_interval_s: float
-    timeout_s: float
-
-    async def run(self, client: Any) -> Session:
-        """CreateTask → stream → stop → results, writing the session directory as it goes."""
-        writer = SessionWriter(new_session_dir(self.out_dir or DEFAULT_ROOT), fmt=self.request.input.format,
-                               secrets=_secrets_of(client))
-        writer.update(request=self.request.to_wire(), audio=asdict(self.info) | {"source": str(self.info.source)},
-                      endpoint=redact_url(str(getattr(client, "endpoint", ""))), speed=str(self.speed))
-        try:
-            await self._lifecycle(client, writer)
-        finally:
-            writer.close()
-        return Session(writer.directory)
-
-    async def _lifecycle(self, client: Any, writer: SessionWriter) -> None:
-        writer.phase("create")
-        task = await client.create_realtime_task(self.request)
-        writer.add_secret(task.meeting_join_url)
-        writer.update(task_id=task.task_id, task_key=task.task_key, status="streaming",
-                      create_request_id=task.request_id)
-        report = PacingReport()
-        try:
-            await self._stream(task.meeting_join_url, writer, report)
-        except TingwuError as exc:
-            writer.update(status="stream_failed", error=_error_record(exc), pacing=asdict(report))
-            await _collect(client, task.task_id, writer, self.poll_interval_s, self.timeout_s)
-            raise
-        writer.update(pacing=asdict(report))
-        await _collect(client, task.task_id, writer, self.poll_interval_s, self.timeout_s)
-
-    async def _stream(self, join_url: str, writer: SessionWriter, report: PacingReport) -> None:
-        def handle(event: ev.Event) -> None:
-            writer.event(event)
-            if self.on_event is not None:
-                self.on_event(event)
-
-        async with RealtimeStream(join_url, options=self.options, on_event=handle, on_frame=writer.frame) as stream:
-            writer.phase("stream_started")
-            await stream_frames_to(stream, self.frames, speed=self.speed, report=report)
-            writer.phase("audio_sent")
-            await stream.stop()
-            writer.phase("stream_completed")
-
-
-async def _collect(client: Any, task_id: str, writer: SessionWriter, poll_interval_s: float, timeout_s: float,
-                   *, stop: bool = True) -> None:
-    """Stop the record (unless told not to), wait for it, download every result, write the tables."""
-    if stop:
-        stopped = await client.stop_realtime_task(task_id)
-        writer.phase("task_stopped")
-        writer.update(stop_request_id=stopped.request_id)
-    final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
-    writer.phase("task_finished")
-    results = {}
-    for kind, url in sorted(final.result_urls.items()):
-        results[kind] = writer.result(kind, await client.fetch_json(url)).name
-    if final.output_mp3_path:
-        mp3 = await client.fetch_bytes(final.output_mp3_path)
-        results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", mp3).name
-    fields: dict[str, Any] = {"results": results}
-    if writer.meta.get("status") != "stream_failed":
-        fields["status"] = final.status or "unknown"
-    if final.error_code:
-        fields["task_error"] = {"code": final.error_code, "message": final.error_message}
-    writer.update(**fields)
-    transcription = writer.directory / "results" / "Transcription.json"
-    if transcription.exists():
-        doc = json.loads(transcription.read_text(encoding="utf-8"))
-        sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
-        words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
-
-
-def _error_record(exc: BaseException) -> dict[str, Any]:
-    fields = {k: getattr(exc, k) for k in ("code", "status_code", "request_id", "status", "status_text")
-              if getattr(exc, k, None) is not None}
-    return {"type": type(exc).__name__, "message": str(exc), **fields}
-
-
-def _secrets_of(client: Any) -> list[str]:
-    creds = getattr(client, "credentials", None)
-    return [s for s in (getattr(creds, "access_key_secret", None), getattr(creds, "security_token", None)) if s]
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
