@@ -9,6 +9,11 @@ the sans-I/O :class:`tingwu_nb.protocol.ClientSession`::
         await stream.stop()                               # drains every final until TranscriptionCompleted
     stream.events                                         # everything received, stamped with times
 
+After StopTranscription the wait is driven by progress: it goes on as long as events keep
+arriving (the service may still be recognising a backlog) and gives up only after
+``StreamOptions.stop_timeout_s`` without any event, or at an overall cap proportional to the
+audio sent. While waiting it logs (``tingwu_nb.stream``, INFO) what it is waiting for.
+
 Events are available three ways: ``async for event in stream`` (live, while sending in
 another task), the ``on_event`` callback, and the ``events`` list afterwards. Every event
 carries ``received_at`` (monotonic s), ``received_wall`` (epoch s) and ``audio_sent_ms``
@@ -21,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,23 +40,34 @@ from websockets.asyncio.client import connect as ws_connect
 from . import events as ev
 from .audio import Frame, PacingReport, paced
 from .errors import TaskFailedError, TingwuTimeoutError, TransportError
+from .pacing import MAX_SPEED
 from .protocol import ClientSession
 
 __all__ = ["RealtimeStream", "StreamOptions", "stream_frames_to"]
 
+log = logging.getLogger(__name__)
+
 _LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+#: Most audio :func:`stream_frames_to` sends at once to catch up after a stall (see ``paced``).
+CATCH_UP_MS = 1000
 
 
 @dataclass(frozen=True)
 class StreamOptions:
     """How a stream behaves. Defaults follow the official SDKs (spec §4, §5).
 
-    ``stop_timeout_s`` is generous because the final sentence is decoded after Stop.
+    ``stop_timeout_s``: after StopTranscription, give up when no event at all has arrived for
+    this long (every event resets it: a service still recognising a backlog keeps sending
+    SentenceEnd). ``stop_cap_per_audio_s``: whatever the progress, give up after
+    ``stop_timeout_s + stop_cap_per_audio_s × seconds of audio sent`` (None: no cap).
+    ``stop_log_interval_s``: how often the wait logs what it is waiting for.
     ``headers`` are the official clients' ``X-NLS-Token: default``.
     """
 
     start_timeout_s: float = 10.0
     stop_timeout_s: float = 30.0
+    stop_cap_per_audio_s: float | None = 1.0
+    stop_log_interval_s: float = 10.0
     ping_interval_s: float | None = 8.0
     headers: Mapping[str, str] = field(default_factory=lambda: {"X-NLS-Token": "default"})
     payload: Mapping[str, Any] = field(default_factory=dict)
@@ -99,6 +117,8 @@ class RealtimeStream:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._started = asyncio.Event()
         self._finished = asyncio.Event()
+        self._progress = asyncio.Event()  # set by every event (and by the end of the connection)
+        self._last_event_at: float | None = None
         self._failure: TaskFailedError | None = None
         self._transport_error: BaseException | None = None
 
@@ -158,16 +178,53 @@ class RealtimeStream:
     async def stop(self) -> list[ev.Event]:
         """Send StopTranscription and wait for TranscriptionCompleted; returns all events.
 
-        Raises TingwuTimeoutError after ``stop_timeout_s`` and TaskFailedError on TaskFailed.
-        Next: stop the *record* with ``TingwuClient.stop_realtime_task`` (the stream ending
-        does not end the record).
+        Waits as long as events keep arriving. Raises TingwuTimeoutError when none arrived for
+        ``stop_timeout_s`` (or at the overall cap, see :class:`StreamOptions`) and
+        TaskFailedError on TaskFailed. Next: stop the *record* with
+        ``TingwuClient.stop_realtime_task`` (the stream ending does not end the record).
         """
         self._raise_if_failed()
         self.session.stop()
         await self._flush()
-        await self._wait(self._finished, self.options.stop_timeout_s, "TranscriptionCompleted")
+        await self._wait_for_completion()
         self._raise_if_failed()
         return list(self.events)
+
+    async def _wait_for_completion(self) -> None:
+        """Wait for TranscriptionCompleted while events show progress; see :meth:`stop`."""
+        opts = self.options
+        stopped_at = self._clock()
+        seen = len(self.events)
+        cap = math.inf
+        if opts.stop_cap_per_audio_s is not None:
+            cap = opts.stop_timeout_s + opts.stop_cap_per_audio_s * self.audio_sent_ms / 1000
+        next_log = stopped_at + opts.stop_log_interval_s
+        while not self._finished.is_set():
+            now = self._clock()
+            last = max(stopped_at, self._last_event_at or stopped_at)
+            since_stop = len(self.events) - seen
+            if now - last >= opts.stop_timeout_s:
+                raise TingwuTimeoutError(
+                    f"TranscriptionCompleted (no event for {opts.stop_timeout_s:g} s; "
+                    f"{since_stop} events arrived after StopTranscription)", opts.stop_timeout_s)
+            if now - stopped_at >= cap:
+                raise TingwuTimeoutError(
+                    f"TranscriptionCompleted (not within the overall cap of {cap:g} s for {self.audio_sent_ms / 1000:g} s "
+                    f"of audio; {since_stop} events arrived after StopTranscription)", cap)
+            if now >= next_log:
+                log.info("waiting for TranscriptionCompleted: %d events since StopTranscription, last %.1f s ago",
+                         since_stop, now - last)
+                next_log = now + opts.stop_log_interval_s
+            self._progress.clear()
+            wake = min(last + opts.stop_timeout_s, stopped_at + cap, next_log) - now
+            try:
+                await asyncio.wait_for(self._progress.wait(), timeout=max(wake, 0.001))
+            except asyncio.TimeoutError:
+                pass
+        self._raise_if_failed()
+        if self._transport_error is not None and not self.session.finished:
+            err = self._transport_error
+            raise TransportError(f"the realtime WebSocket failed: {_describe(err)}") from err
 
     async def close(self) -> None:
         """Close the socket and the reader task; safe to call twice."""
@@ -213,6 +270,7 @@ class RealtimeStream:
         finally:
             self._started.set()
             self._finished.set()
+            self._progress.set()
             self._queue.put_nowait(_DONE)
 
     def _deliver(self, event: ev.Event) -> None:
@@ -220,6 +278,8 @@ class RealtimeStream:
             event, received_at=self._clock(), received_wall=self._wall(), audio_sent_ms=self.audio_sent_ms
         )
         self.events.append(event)
+        self._last_event_at = event.received_at
+        self._progress.set()
         if isinstance(event, ev.TaskFailed):
             self._failure = TaskFailedError(event.status, event.status_text, event=event)
         if isinstance(event, ev.TranscriptionStarted):
@@ -270,6 +330,15 @@ async def stream_frames_to(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Any] = asyncio.sleep,
 ) -> None:
-    """Send ``frames`` on an open stream, paced at ``speed`` × real time (``math.inf``: no pacing)."""
-    async for frame in paced(frames, speed=speed, clock=clock, sleep=sleep, report=report):
+    """Send ``frames`` on an open stream, paced at ``speed`` × real time.
+
+    ``math.inf`` ("as fast as possible") means :data:`tingwu_nb.pacing.MAX_SPEED`, the fastest
+    speed the service accepts; a finite speed is used as given (above MAX_SPEED the emulator
+    answers TaskFailed 40000000). A catch-up burst after a stall of the sender is bounded to
+    :data:`CATCH_UP_MS` of audio, so a late sender never looks faster than ``speed``.
+    """
+    if math.isinf(speed) and speed > 0:
+        speed = MAX_SPEED
+    async for frame in paced(frames, speed=speed, clock=clock, sleep=sleep, report=report,
+                             max_catch_up_ms=CATCH_UP_MS):
         await stream.send(frame)

@@ -32,6 +32,7 @@ from .handshake import FirstKeyWebSocketProtocol
 from .postprocess import postprocess
 from .realtime import websocket_endpoint
 from .rest import rest_routes
+from .runtime import StreamRuntime
 from .store import TaskStore
 
 __all__ = ["Emulator", "create_app"]
@@ -47,15 +48,19 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     """A Starlette app serving the whole Tingwu contract for ``config``.
 
     ``engine`` is a :class:`~tingwu_nb.emulator.engine.SpeechEngine` (built lazily by
-    default). The store is exposed as ``app.state.store`` for inspection.
+    default). The store is exposed as ``app.state.store`` for inspection; ``app.state.streams``
+    is the :class:`~tingwu_nb.emulator.runtime.StreamRuntime` (decode threads, live streams)
+    whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does.
     """
     store = store if store is not None else TaskStore()
     engine = engine if engine is not None else _default_engine()
-    ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices)
+    streams = StreamRuntime()
+    ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams)
     finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout)
     routes = [*rest_routes(store, config, postprocess=finish), WebSocketRoute("/api/ws/v1", ws)]
     app = Starlette(routes=routes)
     app.state.store = store
+    app.state.streams = streams
     app.state.engine = engine
     app.state.config = config
     return app
@@ -86,6 +91,7 @@ class Emulator:
         self.port: int | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         state = f"{self.endpoint}" if self.port else "stopped"
@@ -137,9 +143,8 @@ class Emulator:
         config = uvicorn.Config(self.app, log_level="warning", ws=FirstKeyWebSocketProtocol, lifespan="off",
                                 ws_ping_interval=None)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._server.serve(sockets=[sock])), name="tingwu-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(sock)), name="tingwu-emulator",
+                                        daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
@@ -148,14 +153,31 @@ class Emulator:
             time.sleep(0.01)
         return self
 
+    async def _serve(self, sock: socket.socket) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._server.serve(sockets=[sock])
+
     def stop(self) -> None:
-        """Stop serving and join the thread; safe to call twice."""
+        """End live streams (TaskFailed 50000000), stop serving, join the thread; safe to call twice.
+
+        Streams still sending get a TaskFailed saying the service is shutting down; a decode
+        already running finishes first (at most one feed chunk). Nothing is printed.
+        """
+        streams: StreamRuntime = self.app.state.streams
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive() and not loop.is_closed():
+            try:
+                asyncio.run_coroutine_threadsafe(streams.close(timeout_s=5.0), loop).result(timeout=10)
+            except Exception:  # noqa: BLE001 - the loop is already stopping: uvicorn closes the sockets
+                pass
         if self._server is not None:
             self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if thread is not None:
+            thread.join(timeout=10)
+        streams.shutdown()
         self._thread = None
         self._server = None
+        self._loop = None
         self.port = None
 
     def __enter__(self) -> Emulator:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.ratelimit import DEFAULT_QPS
 
 __all__ = ["ContractChoices", "EmulatorConfig"]
@@ -105,7 +106,15 @@ class ContractChoices:
     # rt §5.3: WebSocket ping frames do NOT reset the idle timer: uvicorn answers pings below
     # the ASGI app, so only audio and commands count (the stricter reading; not switchable).
     # rt §5.2: fastest accepted audio rate as a multiple of real time (None = accept any rate).
-    max_speed_factor: float | None = None
+    # The cloud's limit is UNCONFIRMED ("real-time or near-real-time"); the emulator accepts up
+    # to tingwu_nb.pacing.MAX_SPEED (10x), the speed the toolkit's "max" sends at. Measured from
+    # TranscriptionStarted as a leaky bucket (emulator/runtime.py SpeedGuard) that lets audio run
+    # ``max_speed_burst_s`` ahead of the limit and banks as much credit while the client is
+    # slower. Exceeding it: TaskFailed 40000000 "Gateway:CLIENT_ERROR:Audio is sent faster than
+    # 10x real time!" and the socket closes. rt §3 documents no code for over-speed; the generic
+    # client error is the closest (41040201 GET_CLIENT_DATA_TIMEOUT means audio *not* continuous).
+    max_speed_factor: float | None = MAX_SPEED
+    max_speed_burst_s: float = 5.0
     # rt §2.8: close code the server uses right after TaskFailed.
     close_code_after_failure: int = 1000
     # rt §5.4: a second connection to the same task after the first one closed.

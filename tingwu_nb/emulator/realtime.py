@@ -1,16 +1,21 @@
 """The emulator's WebSocket join URL: the server role of the realtime protocol, driven for real.
 
 One :class:`StreamHandler` per connection. A receive loop feeds text and binary frames to
-:class:`tingwu_nb.protocol.ServerSession` (which validates commands and ids) and enforces
-the idle timeout; a worker decodes the task's stream format and runs the streaming
-recogniser in a thread, turning its output into SentenceBegin / TranscriptionResultChanged
-/ SentenceEnd events. Every choice the spec leaves open is read from
+:class:`tingwu_nb.protocol.ServerSession` (which validates commands and ids), enforces the
+idle timeout, decodes the task's stream format and enforces the sending speed limit
+(:class:`~tingwu_nb.emulator.runtime.SpeedGuard`). A worker feeds the decoded audio to the
+streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's decode threads
+(:class:`~tingwu_nb.emulator.runtime.StreamRuntime`) and sends the SentenceBegin /
+TranscriptionResultChanged / SentenceEnd events after each chunk, so finals keep flowing
+while audio arrives faster than it is recognised; while such a backlog exists, interim
+re-decodes are skipped. Every choice the spec leaves open is read from
 :class:`~tingwu_nb.emulator.contract.ContractChoices`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,14 +29,21 @@ from .codecs import DecodeError, StreamDecoder
 from .contract import ContractChoices
 from .diarize import OnlineDiarizer
 from .recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from .runtime import SHUTDOWN_STATUS, SHUTDOWN_TEXT, ShuttingDown, SpeedGuard, StreamRuntime, take_samples
 from .store import TaskRecord, TaskStore
 from .translate import SentenceTranslator
 
-__all__ = ["StreamHandler", "websocket_endpoint"]
+__all__ = ["FEED_CHUNK_MS", "StreamHandler", "websocket_endpoint"]
 
 
 _STOP = object()
+#: rt §3 / §5.2: no code is documented for audio sent too fast; the generic client error is the
+#: closest (41040201 is for audio *not* sent continuously). See ContractChoices.max_speed_factor.
+TOO_FAST_STATUS = 40000000
+TOO_FAST_TEXT = "Gateway:CLIENT_ERROR:Audio is sent faster than {limit:g}x real time!"
 IDLE_TEXT = "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time, the last directive is '{}'!"
+#: Most stream audio given to the recogniser in one call: finals of a backlog go out every chunk.
+FEED_CHUNK_MS = 1000
 
 
 def _transcription_options(record: TaskRecord) -> dict[str, Any]:
@@ -57,13 +69,18 @@ class StreamHandler:
         *,
         engine: Any,
         choices: ContractChoices,
+        runtime: StreamRuntime,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ws = ws
         self.record = record
         self.engine = engine
         self.choices = choices
+        self.runtime = runtime
         self.clock = clock
+        self.decoder = StreamDecoder(record.format, record.sample_rate)
+        self.guard: SpeedGuard | None = None  # set at StartTranscription
+        self.backlog_ms_max = 0  # largest audio backlog seen (ms), for inspection
         self.session = ServerSession()
         self.queue: asyncio.Queue = asyncio.Queue()
         self.send_lock = asyncio.Lock()
@@ -81,24 +98,40 @@ class StreamHandler:
         self.time_offset_ms = self.pcm_offset * 1000 // record.sample_rate if continues else 0
         self.index_offset = len(record.sentences)
         self.recognizer: StreamingRecognizer | None = None
-        self.first_audio_at: float | None = None
-        self.audio_ms_received = 0
+        self._receiver: asyncio.Task | None = None
+        self._abort_reason: tuple[int, str] | None = None
+        self._done = asyncio.Event()
 
     # --- the two loops ---------------------------------------------------------------
 
     async def run(self) -> None:
-        """Accept, serve until completion/failure/disconnect, then close."""
+        """Accept, serve until completion/failure/disconnect/:meth:`abort`, then close."""
         await self.ws.accept()
         self.record.stream_active = True
+        self.runtime.add(self)
         worker = asyncio.create_task(self._work())
+        self._receiver = asyncio.create_task(self._receive_loop(worker))
         try:
-            await self._receive_loop(worker)
+            await asyncio.wait([self._receiver])
+            if self._receiver.cancelled() and self._abort_reason is not None:
+                await self._fail(*self._abort_reason)
+            else:
+                self._receiver.result()
         finally:
             self.record.stream_active = False
+            self.runtime.discard(self)
             if not worker.done():
                 worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
             await self._close()
+            self._done.set()
+
+    async def abort(self, status: int, text: str) -> None:
+        """End the stream now with TaskFailed ``status``/``text`` (emulator shutdown); returns when closed."""
+        self._abort_reason = (status, text)
+        if self._receiver is not None:
+            self._receiver.cancel()
+            await self._done.wait()
 
     async def _receive_loop(self, worker: asyncio.Task) -> None:
         while not self.session.finished:
@@ -111,60 +144,93 @@ class StreamHandler:
                 return
             if message.get("text") is not None:
                 if await self._on_text(message["text"]):
-                    await worker  # Stop: drain every final, then TranscriptionCompleted
-                    await self._linger()
+                    if not self.session.finished:
+                        await worker  # Stop: drain every final, then TranscriptionCompleted
+                        await self._linger()
                     return
             elif message.get("bytes") is not None:
-                await self._on_audio(message["bytes"])
+                if await self._on_audio(message["bytes"]):
+                    return
 
     async def _on_text(self, text: str) -> bool:
+        """Handle commands; True once StopTranscription arrived (or the stream failed on it)."""
         commands = self.session.receive_text(text)
         await self._flush()
-        stop = False
         for command in commands:
             if isinstance(command, ev.StartTranscription):
                 self._make_recognizer(command.payload)
+                self.guard = SpeedGuard(self.choices.max_speed_factor, self.choices.max_speed_burst_s * 1000,
+                                        now=self.clock())
                 self.session.started()
                 await self._flush()
             elif isinstance(command, ev.StopTranscription):
+                try:
+                    self._queue_pcm(self.decoder.flush())
+                except DecodeError as exc:
+                    await self._decode_failed(exc)
+                    return True
                 self.queue.put_nowait(_STOP)
-                stop = True
-        return stop
+                return True
+        return False
 
-    async def _on_audio(self, data: bytes) -> None:
+    async def _on_audio(self, data: bytes) -> bool:
+        """Decode one binary frame, check the sending speed, queue the PCM; True ends the stream."""
         data = self.session.receive_audio(data)
         await self._flush()
-        if data:
-            self.queue.put_nowait(data)
+        if not data:
+            return False
+        try:
+            pcm = self.decoder.feed(data)
+        except DecodeError as exc:
+            await self._decode_failed(exc)
+            return True
+        if len(pcm) and self.guard is not None:
+            if not self.guard.add(len(pcm) * 1000 / self.record.sample_rate, self.clock()):
+                limit = self.choices.max_speed_factor
+                await self._fail(TOO_FAST_STATUS, TOO_FAST_TEXT.format(limit=limit))
+                return True
+        self._queue_pcm(pcm)
+        return False
+
+    def _queue_pcm(self, pcm: np.ndarray) -> None:
+        if len(pcm):
+            self.record.pcm.extend(pcm.astype("<i2").tobytes())
+            self.queue.put_nowait(pcm)
+
+    async def _decode_failed(self, exc: DecodeError) -> None:
+        code = getattr(exc, "code", 40270003)
+        kind = "DECODE_ERROR" if code == 40270003 else "CLIENT_ERROR"
+        await self._fail(code, f"Realtime:{kind}:{exc}")
 
     async def _work(self) -> None:
-        decoder = StreamDecoder(self.record.format, self.record.sample_rate)
-        while True:
-            items = [await self.queue.get()]
-            while not self.queue.empty():  # batch whatever arrived while we were busy
-                items.append(self.queue.get_nowait())
-            stop = _STOP in items
-            audio = [item for item in items if item is not _STOP]
-            try:
-                pcm = np.concatenate([decoder.feed(chunk) for chunk in audio]) if audio else None
-                if stop:
-                    tail = decoder.flush()
-                    pcm = tail if pcm is None else np.concatenate([pcm, tail])
-            except DecodeError as exc:
-                code = getattr(exc, "code", 40270003)
-                kind = "DECODE_ERROR" if code == 40270003 else "CLIENT_ERROR"
-                await self._fail(code, f"Realtime:{kind}:{exc}")
-                return
-            if pcm is not None and len(pcm):
-                if await self._too_fast(len(pcm)):
+        """Recognise queued PCM in chunks of at most FEED_CHUNK_MS, sending events after each."""
+        chunk = FEED_CHUNK_MS * self.record.sample_rate // 1000
+        backlog: collections.deque[np.ndarray] = collections.deque()
+        stop = False
+        try:
+            while True:
+                items = [] if backlog or stop else [await self.queue.get()]
+                while not self.queue.empty():
+                    items.append(self.queue.get_nowait())
+                for item in items:
+                    if item is _STOP:
+                        stop = True
+                    else:
+                        backlog.append(item)
+                if backlog:
+                    pcm = take_samples(backlog, chunk)
+                    behind = bool(backlog) or not self.queue.empty()
+                    if behind:
+                        waiting = sum(len(b) for b in backlog) * 1000 // self.record.sample_rate
+                        self.backlog_ms_max = max(self.backlog_ms_max, waiting)
+                    await self._emit(await self.runtime.run(self.recognizer.feed, pcm, skip_interim=behind))
+                elif stop:
+                    await self._emit(await self.runtime.run(self.recognizer.finish))
+                    self.session.complete()
+                    await self._flush()
                     return
-                self.record.pcm.extend(pcm.astype("<i2").tobytes())
-                await self._emit(await asyncio.to_thread(self.recognizer.feed, pcm))
-            if stop:
-                await self._emit(await asyncio.to_thread(self.recognizer.finish))
-                self.session.complete()
-                await self._flush()
-                return
+        except ShuttingDown:
+            await self._fail(SHUTDOWN_STATUS, SHUTDOWN_TEXT)
 
     # --- recognition -> events ----------------------------------------------------------
 
@@ -228,7 +294,7 @@ class StreamHandler:
 
     async def _translate(self, end: ev.SentenceEnd, segment: np.ndarray) -> None:
         """ResultTranslated per target for the final sentence just sent (complete sentences only)."""
-        texts = await asyncio.to_thread(self.translator.translate, segment)
+        texts = await self.runtime.run(self.translator.translate, segment)
         sentence = self.record.sentences[-1]
         sentence["translations"] = texts
         for target, text in texts.items():
@@ -253,20 +319,6 @@ class StreamHandler:
 
     # --- failure, pacing, closing -------------------------------------------------------
 
-    async def _too_fast(self, samples: int) -> bool:
-        limit = self.choices.max_speed_factor
-        now = self.clock()
-        if self.first_audio_at is None:
-            self.first_audio_at = now
-        self.audio_ms_received += samples * 1000 // self.record.sample_rate
-        if limit is None:
-            return False
-        allowed_ms = (now - self.first_audio_at) * 1000 * limit + 2000
-        if self.audio_ms_received <= allowed_ms:
-            return False
-        await self._fail(40000000, f"Gateway:CLIENT_ERROR:Audio is sent faster than {limit:g}x real time!")
-        return True
-
     async def _fail(self, status: int, text: str) -> None:
         """Send TaskFailed and close the socket (rt §8.8), even if the client keeps it open."""
         if not self.session.finished:
@@ -279,14 +331,14 @@ class StreamHandler:
             for text in self.session.data_to_send():
                 try:
                     await self.ws.send_text(text)
-                except (WebSocketDisconnect, RuntimeError):
+                except (WebSocketDisconnect, RuntimeError, OSError):
                     return
 
     async def _linger(self) -> None:
         """After TranscriptionCompleted the client closes; wait briefly for it."""
         try:
             await asyncio.wait_for(self._until_disconnect(), timeout=5.0)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
             pass
 
     async def _until_disconnect(self) -> None:
@@ -296,12 +348,12 @@ class StreamHandler:
     async def _close(self) -> None:
         try:
             await self.ws.close(code=self.choices.close_code_after_failure)
-        except (RuntimeError, WebSocketDisconnect):
+        except (RuntimeError, WebSocketDisconnect, OSError):
             pass  # already closed by the client
 
 
 async def websocket_endpoint(
-    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices
+    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices, runtime: StreamRuntime
 ) -> None:
     """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403."""
     record = store.by_token(ws.query_params.get("mc", ""))
@@ -323,4 +375,4 @@ async def websocket_endpoint(
             return
         await ws.close(code=1008)  # before accept: uvicorn answers the upgrade with HTTP 403
         return
-    await StreamHandler(ws, record, engine=engine, choices=choices).run()
+    await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime).run()

@@ -211,8 +211,12 @@ class StreamingRecognizer:
         """``(start_ms, end_ms)`` of every Final emitted so far, in order."""
         return list(self._segments)
 
-    def feed(self, pcm: np.ndarray) -> list[RecognizerEvent]:
-        """Add int16 mono PCM (any length) and return the events it completes, in order."""
+    def feed(self, pcm: np.ndarray, *, skip_interim: bool = False) -> list[RecognizerEvent]:
+        """Add int16 mono PCM (any length) and return the events it completes, in order.
+
+        ``skip_interim=True`` skips the interim re-decode this call would make (a caller that is
+        behind real time passes it: the text would be stale at once); finals are unaffected.
+        """
         x = np.asarray(pcm)
         if x.ndim != 1:
             raise ParameterError("audio", f"expected mono 1-D PCM, got shape {x.shape}")
@@ -231,7 +235,7 @@ class StreamingRecognizer:
             self._pending = self._pending[n * WINDOW:]
             for p in self._vad(windows):
                 self._step(float(p), events)
-        if self.interim and self._open and self._temp_end is None:
+        if self.interim and not skip_interim and self._open and self._temp_end is None:
             now = self.audio_ms
             if now - self._last_interim_ms >= self.interim_interval_ms:
                 self._last_interim_ms = now

@@ -1,0 +1,135 @@
+"""What the emulator's WebSocket streams share: decode threads, the live streams, a speed guard.
+
+:class:`StreamRuntime` is owned by one app (``create_app`` makes it, ``app.state.streams``
+holds it). Recognition runs on its own thread pool, never the event loop's default
+executor, so shutting the loop down cannot refuse a decode half way; :meth:`StreamRuntime.close`
+ends every live stream with a TaskFailed before the server stops, so nothing is left to
+print a traceback. :class:`SpeedGuard` is the pure rule behind
+``ContractChoices.max_speed_factor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+__all__ = ["ShuttingDown", "SpeedGuard", "StreamRuntime", "take_samples"]
+
+T = TypeVar("T")
+
+#: TaskFailed sent to streams still open when the emulator stops (rt §3: 50000000 is the
+#: server-side "retry" class; the text is the emulator's own).
+SHUTDOWN_STATUS = 50000000
+SHUTDOWN_TEXT = "Gateway:SERVER_ERROR:The service is shutting down; start a new task to continue!"
+
+
+class ShuttingDown(RuntimeError):
+    """The runtime (or the interpreter) is shutting down: no new decode can start."""
+
+
+class _Stream(Protocol):
+    async def abort(self, status: int, text: str) -> None: ...
+
+
+class StreamRuntime:
+    """Decode threads and the registry of live streams for one emulator app.
+
+    Args:
+        threads: decode threads shared by all streams (each decode may itself use several
+            CPU threads, see ``EngineConfig.cpu_threads``).
+    """
+
+    def __init__(self, threads: int = 4) -> None:
+        self.threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self.streams: set[Any] = set()
+        self.closing = False
+
+    def __repr__(self) -> str:
+        return f"<StreamRuntime streams={len(self.streams)} closing={self.closing}>"
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The decode pool (made on first use, again after :meth:`shutdown`)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="tingwu-emulator-decode")
+        return self._executor
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on a decode thread; raises :class:`ShuttingDown` if refused."""
+        if self.closing:
+            raise ShuttingDown("the emulator is stopping")
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+        except RuntimeError as exc:  # "cannot schedule new futures after (interpreter) shutdown"
+            raise ShuttingDown(str(exc)) from exc
+        return await future
+
+    def add(self, stream: Any) -> None:
+        self.streams.add(stream)
+
+    def discard(self, stream: Any) -> None:
+        self.streams.discard(stream)
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """On the server's loop: refuse new decodes and end every live stream with TaskFailed.
+
+        Next: stop the server, then call :meth:`shutdown` from any thread.
+        """
+        self.closing = True
+        streams: list[_Stream] = list(self.streams)
+        if streams:
+            await asyncio.wait([asyncio.ensure_future(s.abort(SHUTDOWN_STATUS, SHUTDOWN_TEXT)) for s in streams],
+                               timeout=timeout_s)
+
+    def shutdown(self) -> None:
+        """Wait for decodes already running (each is at most one feed chunk) and free the threads."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self.closing = False
+
+
+class SpeedGuard:
+    """Refuses audio sent faster than ``limit`` × real time, beyond a burst of ``burst_ms``.
+
+    A leaky bucket of stream-audio milliseconds that drains at ``limit`` ms per wall
+    millisecond from ``now`` (when the stream started). While the client is slower than the
+    limit the bucket banks at most ``burst_ms`` of credit, so a client catching up after a
+    stall of its own (or of the server's loop) is not refused; it overflows when more than
+    ``burst_ms`` of audio arrived ahead of the limit. ``limit=None`` accepts any rate.
+    """
+
+    def __init__(self, limit: float | None, burst_ms: float, now: float) -> None:
+        self.limit = limit
+        self.burst_ms = float(burst_ms)
+        self.level_ms = 0.0
+        self._last = now
+
+    def add(self, audio_ms: float, now: float) -> bool:
+        """Account ``audio_ms`` received at ``now`` (seconds); False when over the limit."""
+        if self.limit is None:
+            return True
+        drained = self.level_ms - (now - self._last) * 1000.0 * self.limit
+        self.level_ms = max(-self.burst_ms, drained) + audio_ms
+        self._last = now
+        return self.level_ms <= self.burst_ms
+
+
+def take_samples(backlog: deque[np.ndarray], samples: int) -> np.ndarray:
+    """Remove and return up to ``samples`` samples from the front of ``backlog`` (not empty)."""
+    parts, n = [], 0
+    while backlog and n < samples:
+        head = backlog.popleft()
+        if n + len(head) > samples:
+            backlog.appendleft(head[samples - n:])
+            head = head[:samples - n]
+        parts.append(head)
+        n += len(head)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
