@@ -16,17 +16,21 @@ from __future__ import annotations
 import math
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tingwu_nb.emulator.decoding import FINAL, INTERIM, Decoded, DecodeOptions, decode
 from tingwu_nb.emulator.models import MODELS, model_path
 from tingwu_nb.errors import ModelError, ParameterError
 from tingwu_nb.params import whisper_language  # the one Tingwu -> Whisper code map
 
 __all__ = [
+    "DEFAULT_CANDIDATES",
+    "DecodeStats",
     "EngineConfig",
     "Recognition",
     "RecognizedWord",
@@ -34,6 +38,10 @@ __all__ = [
     "to_float16k",
     "whisper_language",
 ]
+
+#: ``multilingual`` without LanguageHints decides among the Tingwu languages base can write.
+DEFAULT_CANDIDATES = ("zh", "en", "ja", "ko")
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -57,6 +65,28 @@ class EngineConfig:
     beam_size: int = 1
     model_dir: Path | None = None
     cache_dir: Path | None = None
+    interim: DecodeOptions = INTERIM
+    final: DecodeOptions = FINAL
+
+
+@dataclass(frozen=True)
+class DecodeStats:
+    """Decode work of one engine: calls, decoder passes, generated tokens, audio seconds decoded.
+
+    ``retries`` counts passes beyond the first per 30 s window (temperature fallback).
+    Subtract two snapshots of :attr:`SpeechEngine.stats` to measure a span.
+    """
+
+    decodes: int = 0
+    interim_decodes: int = 0
+    passes: int = 0
+    tokens: int = 0
+    audio_s: float = 0.0
+    loop_cuts: int = 0
+    retries: int = 0
+
+    def __sub__(self, other: DecodeStats) -> DecodeStats:
+        return DecodeStats(*(a - b for a, b in zip(astuple(self), astuple(other))))
 
 
 @dataclass(frozen=True)
@@ -71,12 +101,17 @@ class RecognizedWord:
 
 @dataclass(frozen=True)
 class Recognition:
-    """The decoded text of one utterance; ``language`` is Whisper's code (``en``, ``zh``...)."""
+    """The decoded text of one utterance; ``language`` is Whisper's code (``en``, ``zh``...).
+
+    ``passes`` and ``tokens`` are the decoder calls and generated tokens it cost.
+    """
 
     text: str
     words: tuple[RecognizedWord, ...]
     avg_logprob: float
     language: str
+    passes: int = 0
+    tokens: int = 0
 
     @property
     def confidence(self) -> float:
@@ -117,6 +152,8 @@ class SpeechEngine:
         self.config = config
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._stats = DecodeStats()
+        self._stats_lock = threading.Lock()
 
     def model_name_for(self, language: str, sample_rate: int = 16000, task: str = "transcribe") -> str:
         """Name of the model that decodes ``language`` (a Tingwu code) at ``sample_rate``.
@@ -152,6 +189,29 @@ class SpeechEngine:
                 self._models[name] = model
         return model
 
+    def candidates(self, language: str, hints: Sequence[str] | None = None) -> tuple[str, ...]:
+        """Whisper languages a sentence in Tingwu ``language`` may be decoded in, most likely first.
+
+        ``cn``/``yue`` -> ``zh`` (base has no Cantonese token), ``fspk`` -> ``zh``/``en``,
+        ``multilingual`` -> its ``LanguageHints`` (``cn``/``yue`` -> ``zh``; unknown hints are
+        ignored) or, without hints, :data:`DEFAULT_CANDIDATES`. One entry = no detection.
+        """
+        code = language.lower()
+        if code == "fspk":
+            return ("zh", "en")
+        fixed = whisper_language(code)
+        if fixed is not None:
+            return (fixed,)
+        mapped: list[str] = []
+        for hint in hints or ():
+            try:
+                w = whisper_language(str(hint))
+            except ParameterError:
+                continue
+            if w is not None and w not in mapped:
+                mapped.append(w)
+        return tuple(mapped) or DEFAULT_CANDIDATES
+
     def recognize(
         self,
         audio: np.ndarray,
@@ -159,48 +219,57 @@ class SpeechEngine:
         language: str,
         sample_rate: int = 16000,
         task: str = "transcribe",
+        hints: Sequence[str] | None = None,
+        interim: bool = False,
     ) -> Recognition:
-        """Decode one utterance.
+        """Decode one utterance, with bounded work (see :mod:`tingwu_nb.emulator.decoding`).
 
         Args:
             audio: mono float32 in [-1, 1] or int16 at ``sample_rate`` (8 kHz is upsampled).
             language: Tingwu code (cn, en, yue, ja, ko, fspk, multilingual).
             sample_rate: rate of ``audio`` in Hz.
             task: ``"transcribe"`` or ``"translate"`` (speech -> English).
+            hints: ``Input.LanguageHints`` (used with ``multilingual`` only).
+            interim: a re-decode of an open sentence (``config.interim`` options) rather than
+                a final (``config.final``).
 
         Returns:
-            The text and words, word times in seconds relative to the start of ``audio``.
+            The text (normalised: right script, Chinese in Simplified, never blank) and its
+            non-blank words, word times in seconds relative to the start of ``audio``.
         """
         if task not in ("transcribe", "translate"):
             raise ParameterError("task", "must be 'transcribe' or 'translate'", task)
         name = self.model_name_for(language, sample_rate, task)
-        wlang = whisper_language(language)
+        candidates = self.candidates(language, hints)
         x = to_float16k(audio, sample_rate)
         model = self.load(name)
         if name in MODELS and MODELS[name].languages == "en":
-            wlang = "en"
+            candidates = ("en",)
         if x.size < 1600:  # < 0.1 s: nothing Whisper can use
-            return Recognition("", (), 0.0, wlang or "")
-        segments, info = model.transcribe(
-            x, language=wlang, task=task, beam_size=self.config.beam_size, word_timestamps=True,
-            vad_filter=False, condition_on_previous_text=False,
-        )
-        texts: list[str] = []
-        words: list[RecognizedWord] = []
-        logprob_sum = 0.0
-        weight = 0.0
-        for seg in segments:
-            texts.append(seg.text)
-            span = max(seg.end - seg.start, 1e-3)
-            logprob_sum += seg.avg_logprob * span
-            weight += span
-            for w in seg.words or ():
-                text = w.word.strip()
-                if text:
-                    words.append(RecognizedWord(text, float(w.start), float(w.end), float(w.probability)))
-        text = "".join(texts).strip()
-        avg = logprob_sum / weight if weight else 0.0
-        return Recognition(text, tuple(words), float(avg), info.language or (wlang or ""))
+            return Recognition("", (), 0.0, candidates[0])
+        options = self.config.interim if interim else self.config.final
+        if options.beam_size != self.config.beam_size:
+            options = replace(options, beam_size=self.config.beam_size)
+        out = decode(model, x, language=candidates[0] if len(candidates) == 1 else None,
+                     candidates=candidates, task=task, options=options)
+        self._count(out, x.size / 16000, interim)
+        words = tuple(RecognizedWord(t, s, e, p) for t, s, e, p in out.words)
+        return Recognition(out.text, words, out.avg_logprob, out.language, out.passes, out.tokens)
+
+    def _count(self, out: Decoded, seconds: float, interim: bool) -> None:
+        with self._stats_lock:
+            s = self._stats
+            self._stats = DecodeStats(
+                s.decodes + 1, s.interim_decodes + int(interim), s.passes + out.passes,
+                s.tokens + out.tokens, s.audio_s + seconds, s.loop_cuts + int(out.loop_cut),
+                s.retries + out.retries,
+            )
+
+    @property
+    def stats(self) -> DecodeStats:
+        """Totals over every decode of this engine so far (subtract two snapshots for a span)."""
+        with self._stats_lock:
+            return self._stats
 
     def warm_up(self, language: str = "en") -> None:
         """Load (and verify) the model for ``language`` and run one short decode."""

@@ -245,6 +245,7 @@ class StreamHandler:
             sample_rate=self.record.sample_rate,
             interim=self.level >= 2,
             max_sentence_silence_ms=silence,
+            language_hints=self.record.input.get("LanguageHints"),  # used with multilingual only
         )
 
     async def _emit(self, outputs: list) -> None:

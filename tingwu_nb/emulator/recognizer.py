@@ -12,7 +12,12 @@ sentences:
 * it closes when ``max_sentence_silence_ms`` of silence (scores < ``threshold - 0.15``) follow
   speech, or it reaches ``max_sentence_ms`` (cut at the last pause when there is one) ->
   :class:`Final`, decoded by :class:`~tingwu_nb.emulator.engine.SpeechEngine` inside the
-  ``feed`` call that detected the end.
+  ``feed`` call that detected the end. A sentence whose decode has no text emits no Final
+  (the next sentence reuses its index).
+
+Interims are cheap single-pass decodes and finals the engine's final options (both bounded,
+see :mod:`tingwu_nb.emulator.decoding`); ``language_hints`` (``Input.LanguageHints``) limit
+the languages a ``multilingual`` sentence may be decoded in.
 
 All times are milliseconds of stream audio, whatever the sample rate (8 kHz audio is upsampled
 to 16 kHz for the VAD with a streaming FIR; the engine upsamples each sentence itself).
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -173,6 +179,7 @@ class StreamingRecognizer:
         threshold: float = 0.5,
         min_speech_ms: int = 96,
         pad_ms: int = 300,
+        language_hints: Sequence[str] | None = None,
     ) -> None:
         if sample_rate not in (8000, 16000):
             raise ParameterError("Input.SampleRate", "must be 8000 or 16000", sample_rate)
@@ -180,6 +187,7 @@ class StreamingRecognizer:
             raise ParameterError("vad", "must be 'silero' or 'energy'", vad)
         self.engine = engine
         self.language = language
+        self.language_hints = tuple(language_hints or ())
         self.sample_rate = sample_rate
         self.interim = interim
         self.interim_interval_ms = max(WINDOW_MS, int(interim_interval_ms))
@@ -255,7 +263,7 @@ class StreamingRecognizer:
             self._open_sentence(events)
         if self._open:
             end = self._temp_end if self._temp_end is not None else self._windows * WINDOW_MS
-            events.append(self._finalise(min(end + self.pad_ms, self.audio_ms)))
+            self._finalise(min(end + self.pad_ms, self.audio_ms), events)
         self._reset_sentence()
         return events
 
@@ -296,7 +304,7 @@ class StreamingRecognizer:
             silence = t + WINDOW_MS - self._temp_end
             if silence >= self.max_sentence_silence_ms or (not self._open and silence >= 3 * WINDOW_MS):
                 if self._open:
-                    events.append(self._finalise(self._temp_end + self.pad_ms))
+                    self._finalise(self._temp_end + self.pad_ms, events)
                 self._reset_sentence()
                 return
         if self._open and t + WINDOW_MS - self._start_ms >= self.max_sentence_ms:
@@ -315,7 +323,7 @@ class StreamingRecognizer:
         if cut is None or cut <= self._start_ms + 1000:
             cut = now_ms
         in_silence = self._temp_end is not None
-        events.append(self._finalise(cut))
+        self._finalise(cut, events)
         self._reset_sentence()
         if not in_silence:
             self._triggered = True
@@ -332,9 +340,10 @@ class StreamingRecognizer:
         b = max(a, self._ms_to_sample(end_ms) - self._buf_start)
         return self._buf[a:b]
 
-    def _decode(self, start_ms: int, end_ms: int) -> tuple[str, tuple[Word, ...], float]:
+    def _decode(self, start_ms: int, end_ms: int, *, interim: bool) -> tuple[str, tuple[Word, ...], float]:
         audio = self._slice(start_ms, end_ms)
-        rec = self.engine.recognize(audio, language=self.language, sample_rate=self.sample_rate)
+        rec = self.engine.recognize(audio, language=self.language, sample_rate=self.sample_rate,
+                                    hints=self.language_hints, interim=interim)
         words = []
         for w in rec.words:
             ws = min(end_ms, start_ms + int(round(w.start_s * 1000)))
@@ -343,16 +352,22 @@ class StreamingRecognizer:
         return rec.text, tuple(words), rec.confidence
 
     def _interim(self, now_ms: int) -> list[RecognizerEvent]:
-        text, words, _ = self._decode(self._start_ms, now_ms)
+        text, words, _ = self._decode(self._start_ms, now_ms, interim=True)
         return [Interim(self._index, now_ms, text, words)] if text else []
 
-    def _finalise(self, end_ms: int) -> Final:
+    def _finalise(self, end_ms: int, events: list[RecognizerEvent]) -> None:
+        """Decode the closing sentence and append its Final, unless it holds no text.
+
+        A sentence without text (silence or noise the VAD let through) emits nothing and its
+        index is reused by the next sentence, so every Final has text and indexes stay dense.
+        """
         end_ms = max(self._start_ms + WINDOW_MS, min(end_ms, self.audio_ms))
-        text, words, confidence = self._decode(self._start_ms, end_ms)
-        final = Final(self._index, self._start_ms, end_ms, text, words, confidence)
+        text, words, confidence = self._decode(self._start_ms, end_ms, interim=False)
+        if not text:  # the engine never returns blank text: empty = silence or noise
+            return
+        events.append(Final(self._index, self._start_ms, end_ms, text, words, confidence))
         self._segments.append((self._start_ms, end_ms))
         self._index += 1
-        return final
 
     def _trim(self) -> None:
         """Drop buffered audio that no open or future sentence can reach."""
