@@ -169,27 +169,30 @@ _RAW_STREAMS = {"mp3": mpeg_header, "aac": adts_header}
 
 
 def _frames(name: str, container: av.container.InputContainer, size: int, notes: list[str],
-            *, stop_after_first: bool = False) -> Iterator[av.AudioFrame | str]:
-    """Yield decoded frames of the first audio stream, and a reason string where a packet failed.
+            *, stop_after_first: bool = False, data: bytes | None = None) -> Iterator[av.AudioFrame | str]:
+    """Yield decoded frames of the first audio stream, and a reason string where data was damaged.
 
-    Refuses data that decodes to nothing; a file whose demuxing stops early adds a note.
+    ``data`` (the file's bytes) lets raw MP3 / ADTS streams find bytes FFmpeg skipped. Refuses
+    data that decodes to nothing; a file whose demuxing stops early adds a note.
     """
     stream = container.streams.audio[0]
-    raw = RawClock(_RAW_STREAMS[container.format.name]) if container.format.name in _RAW_STREAMS else None
+    fmt = container.format.name
+    raw = RawClock(_RAW_STREAMS[fmt], data) if fmt in _RAW_STREAMS else None
     got, packet_bytes = False, 0
     try:
         for packet in container.demux(stream):
             packet_bytes += packet.size
-            damage = raw.packet(packet) if raw is not None and packet.size else None
-            try:
-                decoded = [] if damage else packet.decode()
-            except av.FFmpegError as exc:  # one damaged packet: its span becomes a gap
-                damage = _ff(exc)
-                if raw is not None:
-                    raw.refused()
+            damage, decodable = raw.packet(packet) if raw is not None and packet.size else (None, True)
             if damage:
                 yield damage
-            for frame in decoded if not damage else ():
+            try:
+                decoded = packet.decode() if decodable else []
+            except av.FFmpegError as exc:  # one damaged packet: its span becomes a gap
+                yield _ff(exc)
+                if raw is not None:
+                    raw.refused()
+                continue
+            for frame in decoded:
                 got = True
                 if raw is not None:
                     raw.stamp(frame)
@@ -206,19 +209,26 @@ def _frames(name: str, container: av.container.InputContainer, size: int, notes:
         raise AudioError(name, "contains no audio samples (zero length)")
 
 
+def _raw_bytes(source: str | os.PathLike | bytes) -> bytes:
+    """The bytes of a raw MP3 / ADTS file (compressed, so modest), to find what FFmpeg skipped."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    return Path(source).read_bytes()
+
+
 def _timeline_start(stream: av.audio.stream.AudioStream, rate: int) -> int | None:
     if stream.start_time is None or not stream.time_base:
         return None
     return round(stream.start_time * stream.time_base * rate)
 
 
-def _decoded_chunks(name: str, container: av.container.InputContainer, size: int,
-                    gaps: list[AudioGap], notes: list[str]) -> Iterator[tuple[np.ndarray, int]]:
+def _decoded_chunks(name: str, container: av.container.InputContainer, size: int, gaps: list[AudioGap],
+                    notes: list[str], data: bytes | None) -> Iterator[tuple[np.ndarray, int]]:
     """Yield (float32 mono chunk, its sample rate) in file order, holes filled; fill ``gaps``/``notes``."""
     stream = container.streams.audio[0]
     timeline: Timeline | None = None
     early_errors: list[str] = []
-    for item in _frames(name, container, size, notes):
+    for item in _frames(name, container, size, notes, data=data):
         if isinstance(item, str):
             (timeline.failed if timeline is not None else early_errors.append)(item)
             continue
@@ -294,7 +304,8 @@ def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000)
     gaps: list[AudioGap] = []
     notes: list[str] = []
     with container:
-        for chunk, rate in _decoded_chunks(name, container, size, gaps, notes):
+        data = _raw_bytes(source) if container.format.name in _RAW_STREAMS else None
+        for chunk, rate in _decoded_chunks(name, container, size, gaps, notes, data):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk)[None, :], format="flt", layout="mono")
             frame.sample_rate = rate
             parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))

@@ -18,6 +18,7 @@ import numpy as np
 __all__ = ["AudioGap", "RawClock", "Timeline"]
 
 _GAP_TOLERANCE_S = 0.002  # timestamps of intact files agree to the sample; 2 ms is a real hole
+_SEARCH_BYTES = 1 << 20  # how far past the expected offset a raw packet is looked for
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,51 @@ class RawClock:
     """Timestamps for raw MP3 / ADTS streams, which carry none of their own.
 
     FFmpeg counts frames, so a damaged stretch it skipped would vanish from the timeline. Each
-    packet's header gives its length and samples; a packet without a valid header is damaged
-    data, and the time it stood for is estimated from the bytes per sample of intact frames.
+    packet is found in the file's bytes (``data``): bytes FFmpeg jumped over before it were
+    damaged. A packet without a valid header (or with one at another sample rate) is damaged
+    data itself and is not decoded. Damaged bytes are counted as whole frames of the mean
+    intact frame size (exact for constant bit rates, close otherwise).
     """
 
-    def __init__(self, header: Any) -> None:
-        self.header, self.samples, self.expected, self.rate, self.bytes_per_sample = header, 0, 0, 0, 0.0
+    def __init__(self, header: Any, data: bytes | None = None) -> None:
+        self.header, self.data, self.offset = header, data, None
+        self.samples, self.expected, self.rate, self.intact_frames, self.intact_bytes = 0, 0, 0, 0, 0
+        self.run_bytes = self.run_frames = 0  # the current run of damaged data
 
-    def packet(self, packet: av.Packet) -> str | None:
-        """Advance over ``packet``; return why it is damaged (then do not decode it), else None."""
-        parsed = self.header(bytes(packet))
-        if parsed is not None and parsed[0] == packet.size:
+    def packet(self, packet: av.Packet) -> tuple[str | None, bool]:
+        """Advance over ``packet``: (why time was lost before or in it, whether to decode it)."""
+        raw = bytes(packet)
+        damaged = self._skipped(raw)
+        parsed = self.header(raw)
+        intact = parsed is not None and parsed[0] == packet.size and self.rate in (0, parsed[2])
+        if intact:
             length, self.expected, self.rate = parsed
-            self.bytes_per_sample = length / self.expected
-            return None
-        lost = round(packet.size / self.bytes_per_sample) if self.bytes_per_sample else 0
+            self.intact_frames, self.intact_bytes = self.intact_frames + 1, self.intact_bytes + length
+        else:
+            damaged += packet.size
+        if not damaged:
+            self.run_bytes = self.run_frames = 0
+            return None, True
+        # a damaged run was whole frames of the stream: count it at the mean intact frame size
+        self.run_bytes += damaged
+        frames = round(self.run_bytes * self.intact_frames / self.intact_bytes) if self.intact_bytes else 0
+        lost = (frames - self.run_frames) * self.expected
+        self.run_frames = frames
         self.samples += lost
-        return f"{packet.size} bytes of damaged data (about {lost / max(self.rate, 1):.2f} s, from the bit rate)"
+        return f"{damaged} bytes of damaged data (about {lost / max(self.rate, 1):.2f} s, from the bit rate)", intact
+
+    def _skipped(self, raw: bytes) -> int:
+        """Bytes of the file between the previous packet and this one (0 before the first: tags)."""
+        if self.data is None:
+            return 0
+        start = self.offset or 0
+        at = self.data.find(raw[:32], start, start + _SEARCH_BYTES + len(raw))
+        if at < 0:  # not found (should not happen): assume it follows on
+            self.offset = None if self.offset is None else self.offset + len(raw)
+            return 0
+        skipped = at - start if self.offset is not None else 0
+        self.offset = at + len(raw)
+        return skipped
 
     def refused(self) -> None:
         """The decoder refused an intact-looking packet: its samples are missing."""
