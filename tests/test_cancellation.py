@@ -121,3 +121,24 @@ async def test_settle_finishes_a_step_even_when_cancelled_twice():
     assert result.value == "done" and result.interrupted and finished == [True]
     slow = await settle(asyncio.sleep(10), timeout_s=0.1)
     assert not slow.ok and isinstance(slow.error, (asyncio.TimeoutError, TimeoutError))
+
+
+def test_ctrl_c_in_a_record_sync_script_stops_the_task(emulator, sample_path, tmp_path):
+    """A plain script calling record_sync(): Ctrl-C (asyncio.run's cancellation) still stops the task."""
+    known = {t.task_id for t in emulator.store}
+    env = _cli_env(tmp_path, emulator) | {"TINGWU_ENDPOINT": emulator.endpoint, "TINGWU_APP_KEY": emulator.app_key}
+    script = ("import sys; from tingwu_nb import record_sync; "
+              "record_sync(sys.argv[1], speed=1, out_dir=sys.argv[2])")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(sample_path), str(tmp_path / "s")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        task = _wait_for_streaming(emulator, known)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in stderr  # a script's own Ctrl-C still ends as one
+    assert task.stopped_at is not None and not task.stream_active
+    (directory,) = (tmp_path / "s").iterdir()
+    meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "cancelled" and meta["cleanup"]["task_stop"] == "stopped"

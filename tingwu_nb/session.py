@@ -234,15 +234,28 @@ async def _on_client(client: Any, run: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, inside a running kernel loop or not."""
+    """Run ``coro`` to completion from sync code, inside a running kernel loop or not.
+
+    A KeyboardInterrupt (Ctrl-C, a kernel interrupt) cancels ``coro`` and lets it finish its
+    cleanup — :func:`record` stops the stream and the task — before the interrupt goes on.
+    """
     try:
         loop = asyncio.get_running_loop()
-    except RuntimeError:
+    except RuntimeError:  # asyncio.run cancels the main task on Ctrl-C (3.11+) or all tasks (3.10)
         return asyncio.run(coro)
     import nest_asyncio
 
     nest_asyncio.apply(loop)
-    return loop.run_until_complete(coro)
+    task = loop.create_task(coro)
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        task.cancel("interrupted (KeyboardInterrupt)")
+        try:
+            loop.run_until_complete(task)
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the interrupt is what goes on
+            pass
+        raise
 
 
 def record_sync(source: str | os.PathLike | bytes, request: RealtimeTaskRequest | None = None,
