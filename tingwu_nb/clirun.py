@@ -145,6 +145,8 @@ async def _guarded(command: Callable[[Any], Awaitable[int]], args: Any) -> int:
 
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is signal.SIG_IGN:  # started as ignoring it (nohup, `cmd &`): keep that
+            continue
         try:
             loop.add_signal_handler(sig, on_signal, sig.name)
             installed.append(sig)
