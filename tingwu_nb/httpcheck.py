@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tingwu_nb.config import redact_url
 from tingwu_nb.errors import NotTingwuError, ServiceError, ThrottledError
 from tingwu_nb.taskinfo import pick, str_or_none
 
@@ -39,8 +40,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _origin(response: httpx.Response) -> str:
+    """scheme://host:port of the request, with any user:password masked."""
     url = response.request.url
-    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+    return redact_url(f"{url.scheme}://{url.netloc.decode('ascii')}")
 
 
 def _content_type(response: httpx.Response) -> str:
