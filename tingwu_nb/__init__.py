@@ -14,6 +14,7 @@ from .config import Credentials, redact_text, redact_url, resolve_credentials
 from .connect import connect
 from .errors import (
     AudioError,
+    AudioWarning,
     ConfigError,
     CredentialsError,
     EncoderUnavailable,
@@ -21,6 +22,8 @@ from .errors import (
     ModelError,
     ModelHashMismatch,
     ModelNotInstalled,
+    NotTingwuError,
+    OutputError,
     ParameterError,
     ProtocolError,
     RemoteProtocolError,
@@ -32,6 +35,7 @@ from .errors import (
     TransportError,
 )
 from .metrics import cer, wer
+from .pacing import MAX_SPEED
 from .params import RealtimeTaskRequest
 from .recovery import recover
 from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
@@ -45,10 +49,12 @@ __version__ = "0.1.0"
 __all__ = [
     "FORMATS",
     "LIVE_SENTENCE_COLUMNS",
+    "MAX_SPEED",
     "SENTENCE_COLUMNS",
     "WORD_COLUMNS",
     "AudioError",
     "AudioInfo",
+    "AudioWarning",
     "ConfigError",
     "Credentials",
     "CredentialsError",
@@ -58,6 +64,8 @@ __all__ = [
     "ModelError",
     "ModelHashMismatch",
     "ModelNotInstalled",
+    "NotTingwuError",
+    "OutputError",
     "ParameterError",
     "ProtocolError",
     "RealtimeStream",
