@@ -23,7 +23,8 @@ import websockets
 from tests.conftest import wer, write_wav
 from tests.test_stream import server, start_then
 from tingwu_nb import events as ev
-from tingwu_nb.audio import Frame, paced, stream_frames
+from tingwu_nb.audio import Frame, PacingReport, paced, stream_frames
+from tingwu_nb.emulator.runtime import SpeedGuard
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
@@ -218,3 +219,49 @@ async def test_stop_gives_up_at_the_overall_cap_even_while_events_arrive():
             with pytest.raises(TingwuTimeoutError, match="overall cap of 0.5 s"):
                 await stream.stop()
     assert sum(isinstance(e, ev.SentenceEnd) for e in stream.events) >= 2
+
+
+# --- the pure rules: the emulator's speed guard and the client's bounded catch-up ----------------
+
+
+def test_speed_guard_accepts_the_limit_with_stalls_and_refuses_more():
+    """At the limit (even catching up after a stall) audio is accepted; 2x the limit is refused
+    within the burst; banked credit is capped, so a long pause does not buy a long blast."""
+    at_limit = SpeedGuard(limit=10.0, burst_ms=5000, now=0.0)
+    times = [i * 0.01 for i in range(300)]
+    times[100:150] = [1.5] * 50  # a 0.5 s stall of the sender, then 50 frames back to back
+    assert all(at_limit.add(100, t) for t in times)
+    twice = SpeedGuard(limit=10.0, burst_ms=5000, now=0.0)
+    accepted = [twice.add(100, i * 0.005) for i in range(200)]
+    assert not all(accepted) and sum(accepted) <= 110
+    paused = SpeedGuard(limit=10.0, burst_ms=5000, now=0.0)
+    blast = [paused.add(100, 60.0) for _ in range(200)]  # 60 s of silence, then 20 s of audio at once
+    assert sum(blast) == 100  # the banked 5 s plus the 5 s burst, no more
+    assert SpeedGuard(limit=None, burst_ms=0, now=0.0).add(10**9, 0.0)
+
+
+async def test_paced_bounds_the_catch_up_burst_after_a_stall():
+    """After a 10 s stall at 10x, max_catch_up_ms=1000 sends at most 1 s of audio back to back
+    (without it everything overdue goes at once) and reports how far the schedule moved."""
+    async def sent_after_stall(max_catch_up_ms):
+        now = [0.0]
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+
+        report, back_to_back, i = PacingReport(), 0, 0
+        frames = [Frame(b"x", k * 100, (k + 1) * 100) for k in range(300)]
+        async for _ in paced(frames, speed=10.0, clock=lambda: now[0], sleep=sleep, report=report,
+                             max_catch_up_ms=max_catch_up_ms):
+            if i == 5:
+                now[0] += 10.0  # the sender stalls for 10 s
+                before = now[0]
+            elif i > 5 and now[0] == before:
+                back_to_back += 1
+            i += 1
+        return back_to_back, report
+
+    unbounded, report = await sent_after_stall(None)
+    assert unbounded >= 99 and report.shifted_s == 0
+    bounded, report = await sent_after_stall(1000)
+    assert bounded <= 11 and report.shifted_s == pytest.approx(9.9, abs=0.02)

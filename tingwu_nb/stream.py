@@ -118,7 +118,7 @@ class RealtimeStream:
         self._started = asyncio.Event()
         self._finished = asyncio.Event()
         self._progress = asyncio.Event()  # set by every event (and by the end of the connection)
-        self._last_event_at: float | None = None
+        self._last_event_at: float | None = None  # loop time of the last event (not the clock seam)
         self._failure: TaskFailedError | None = None
         self._transport_error: BaseException | None = None
 
@@ -192,15 +192,15 @@ class RealtimeStream:
 
     async def _wait_for_completion(self) -> None:
         """Wait for TranscriptionCompleted while events show progress; see :meth:`stop`."""
-        opts = self.options
-        stopped_at = self._clock()
+        opts, loop = self.options, asyncio.get_running_loop()
+        stopped_at = loop.time()
         seen = len(self.events)
         cap = math.inf
         if opts.stop_cap_per_audio_s is not None:
             cap = opts.stop_timeout_s + opts.stop_cap_per_audio_s * self.audio_sent_ms / 1000
         next_log = stopped_at + opts.stop_log_interval_s
         while not self._finished.is_set():
-            now = self._clock()
+            now = loop.time()
             last = max(stopped_at, self._last_event_at or stopped_at)
             since_stop = len(self.events) - seen
             if now - last >= opts.stop_timeout_s:
@@ -278,7 +278,7 @@ class RealtimeStream:
             event, received_at=self._clock(), received_wall=self._wall(), audio_sent_ms=self.audio_sent_ms
         )
         self.events.append(event)
-        self._last_event_at = event.received_at
+        self._last_event_at = asyncio.get_running_loop().time()
         self._progress.set()
         if isinstance(event, ev.TaskFailed):
             self._failure = TaskFailedError(event.status, event.status_text, event=event)
