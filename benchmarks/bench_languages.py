@@ -23,20 +23,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import tempfile
 import time
 import wave
 from pathlib import Path
-
-import numpy as np
-from scipy.signal import resample_poly
 
 from tingwu_nb import events as ev
 from tingwu_nb.emulator.app import Emulator
 from tingwu_nb.emulator.engine import SpeechEngine, to_float16k
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.samples import speak, spoken_clip
 from tingwu_nb.session import record
 
 ZH = [("cmn-latn-pinyin", "我们今天开会讨论这个项目的进度。"), ("cmn-latn-pinyin", "请大家准备好发言，下个星期五之前完成设计评审。")]
@@ -52,21 +49,8 @@ CLIPS = {
 }
 
 
-def espeak(voice: str, text: str, path: Path) -> np.ndarray:
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
-    with wave.open(str(path)) as w:
-        rate, raw = w.getframerate(), w.readframes(w.getnframes())
-    x = np.frombuffer(raw, dtype="<i2").astype(np.float64)
-    g = np.gcd(16000, rate)
-    return np.clip(np.round(resample_poly(x, 16000 // g, rate // g)), -32768, 32767).astype(np.int16)
-
-
 def write_clip(sentences, folder: Path) -> tuple[Path, float]:
-    gap = np.zeros(int(1.2 * 16000), dtype=np.int16)
-    parts = [gap]
-    for n, (voice, text) in enumerate(sentences):
-        parts += [espeak(voice, text, folder / f"s{n}.wav"), gap]
-    pcm = np.concatenate(parts)
+    pcm = spoken_clip(sentences)
     path = folder / "clip.wav"
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -103,7 +87,7 @@ def prefix_cases(engine: SpeechEngine, folder: Path) -> None:
     worst_old = worst_new = 0.0
     for language, wlang, (voice, text) in (("yue", "zh", CLIPS["yue"][0][0]), ("ko", "ko", CLIPS["ko"][0][0]),
                                            ("cn", "zh", CLIPS["cn"][0][0]), ("yue", "zh", CLIPS["yue"][0][1])):
-        pcm = espeak(voice, text, folder / "prefix.wav")
+        pcm = speak(text, voice)
         for seconds in (1.0, 1.3, 1.6, 2.0):
             x = to_float16k(pcm[: int(seconds * 16000)], 16000)
             t = time.perf_counter()

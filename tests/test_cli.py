@@ -71,3 +71,14 @@ async def test_emulator_command_prints_working_endpoint_and_keys(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
+
+
+def test_language_hints_and_translate_to_reach_the_request():
+    """--language-hints and --translate-to take comma lists or repeats and end up on the wire."""
+    from tingwu_nb.cli import _parser, _request
+
+    args = _parser().parse_args(["transcribe", "a.wav", "--language", "multilingual", "--language-hints", "cn,en",
+                                 "--language-hints", "ja", "--translate-to", "en"])
+    wire = _request(args).to_wire()
+    assert wire["Input"]["LanguageHints"] == ["cn", "en", "ja"] and args.file == "a.wav"
+    assert wire["Parameters"]["Translation"]["TargetLanguages"] == ["en"]

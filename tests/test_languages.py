@@ -8,13 +8,10 @@ engine keeps (passes, tokens, decoded audio), never on wall time.
 
 from __future__ import annotations
 
-import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import resample_poly
 
 from tests.conftest import requires, wer, write_wav
 from tingwu_nb import events as ev
@@ -30,6 +27,7 @@ from tingwu_nb.emulator.recognizer import Final, SpeechStart, StreamingRecognize
 from tingwu_nb.emulator.textnorm import find_loop, is_blank, keep_scripts, scripts_in, to_simplified
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.samples import speak, spoken_clip
 from tingwu_nb.session import record
 
 ZH = ("cmn-latn-pinyin", "我们今天开会讨论这个项目的进度。请大家准备好发言。")
@@ -50,23 +48,9 @@ MATRIX = {
 }
 
 
-def espeak_pcm(voice: str, text: str, path: Path) -> np.ndarray:
-    """``text`` spoken by espeak-ng ``voice``, as int16 PCM at 16 kHz."""
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
-    with wave.open(str(path)) as w:
-        rate, raw = w.getframerate(), w.readframes(w.getnframes())
-    x = np.frombuffer(raw, dtype="<i2").astype(np.float64)
-    g = np.gcd(16000, rate)
-    return np.clip(np.round(resample_poly(x, 16000 // g, rate // g)), -32768, 32767).astype(np.int16)
-
-
 def clip(sentences, folder: Path) -> tuple[Path, float]:
     """The sentences one after the other with 1.2 s of silence around each; (WAV path, seconds)."""
-    gap = np.zeros(int(1.2 * 16000), dtype=np.int16)
-    parts = [gap]
-    for n, (voice, text) in enumerate(sentences):
-        parts += [espeak_pcm(voice, text, folder / f"s{n}.wav"), gap]
-    pcm = np.concatenate(parts)
+    pcm = spoken_clip(sentences)
     return write_wav(folder / "clip.wav", pcm, 16000), len(pcm) / 16000
 
 
@@ -110,7 +94,7 @@ def test_pathological_short_prefix_is_one_bounded_pass(engine, tmp_path):
     one pass, tokens within budget, and whatever it says is not a loop."""
     if not __import__("shutil").which("espeak-ng"):
         pytest.skip("`espeak-ng` is not installed")
-    pcm = espeak_pcm(*MATRIX["yue"][0][0], tmp_path / "yue.wav")
+    pcm = speak(*reversed(MATRIX["yue"][0][0]))
     for language in ("yue", "ko", "cn"):
         before = engine.stats
         rec = engine.recognize(pcm[: int(1.3 * 16000)], language=language, interim=True)
@@ -129,7 +113,7 @@ def test_noise_sentence_emits_no_final_and_its_index_is_reused(engine, tmp_path)
     rng = np.random.default_rng(0)
     noise = np.clip(rng.normal(0, 3000, 16000), -32768, 32767).astype(np.int16)
     gap = np.zeros(16000, dtype=np.int16)
-    speech = espeak_pcm(*ZH, tmp_path / "zh.wav")
+    speech = speak(*reversed(ZH))
     rec = StreamingRecognizer(engine, language="cn", vad="energy")
     events = []
     for part in (gap, noise, gap, speech, gap):

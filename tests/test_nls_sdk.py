@@ -15,7 +15,6 @@ import json
 import logging
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from urllib.parse import urlsplit
@@ -25,10 +24,10 @@ import pytest
 import websockets
 
 from tests.conftest import wer, write_wav
-from tingwu_nb.audio import load_pcm
 from tingwu_nb.emulator.handshake import first_occurrence
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.samples import spoken_clip
 
 pytestmark = [pytest.mark.network]
 
@@ -139,13 +138,7 @@ def english_clip(tmp_path_factory) -> np.ndarray:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     folder = tmp_path_factory.mktemp("nls")
-    parts = []
-    for i, text in enumerate(PHRASES):
-        wav = folder / f"p{i}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True,
-                       capture_output=True)
-        parts += [load_pcm(wav, sample_rate=16000), np.zeros(16000, dtype=np.int16)]
-    pcm = np.concatenate(parts)
+    pcm = spoken_clip([("en-us", text) for text in PHRASES], gap_s=1.0, words_per_minute=150)
     write_wav(folder / "clip.wav", pcm, 16000)
     return pcm
 

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -106,12 +107,11 @@ async def test_recover_uses_the_recorded_endpoint_when_it_answers(emulator, samp
     assert creds.access_key_secret not in (directory / "session.json").read_text(encoding="utf-8")
 
 
-async def test_recover_when_the_service_forgot_the_task(emulator, tmp_path):
-    """A live endpoint that does not know the task (another emulator run): provisional, not an error."""
-    directory = tmp_path / "copy"
+def _crafted_session(directory: Path, endpoint: str) -> Path:
+    """A session directory as a dead process leaves it: one live SentenceEnd, a torn last line."""
     directory.mkdir()
     (directory / "session.json").write_text(json.dumps({
-        "status": "streaming", "task_id": "0123456789abcdef", "endpoint": emulator.endpoint,
+        "status": "streaming", "task_id": "0123456789abcdef", "endpoint": endpoint,
         "phases": {}, "request": {"Input": {"Format": "pcm"}}}), encoding="utf-8")
     line = {"seq": 1, "name": "SentenceEnd", "mono": 1.0, "wall": 1.0, "audio_sent_ms": 3000, "message": {
         "header": {"namespace": "SpeechTranscriber", "name": "SentenceEnd", "status": 20000000,
@@ -119,9 +119,29 @@ async def test_recover_when_the_service_forgot_the_task(emulator, tmp_path):
         "payload": {"index": 1, "time": 2500, "begin_time": 400, "result": "hello there", "words": [
             {"text": "hello", "startTime": 400, "endTime": 900}, {"text": "there", "startTime": 950, "endTime": 1400}]}}}
     (directory / "events.jsonl").write_text(json.dumps(line) + "\n" + '{"seq": 2, "na', encoding="utf-8")
+    return directory
+
+
+async def test_recover_when_the_service_forgot_the_task(emulator, tmp_path):
+    """A live endpoint that does not know the task (another emulator run): provisional, not an error."""
+    directory = _crafted_session(tmp_path / "copy", emulator.endpoint)
     async with emulator.client() as client:
         session = await recover(directory, client=client)
     assert session.status == PROVISIONAL and "no longer knows" in session.meta["provisional_reason"]
     assert session.sentences()[["text", "word_count", "start_s", "end_s"]].values.tolist() == [
         ["hello there", 2, 0.4, 1.4]]
     shutil.rmtree(directory)
+
+
+def test_cli_recover_prints_the_provisional_transcript(tmp_path, capsys):
+    """`tingwu-nb recover DIR` with the recorded endpoint gone: the live sentences, said to be provisional."""
+    from tingwu_nb.cli import main
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    directory = _crafted_session(tmp_path / "dead", dead)
+    assert main(["recover", str(directory)]) == 1
+    out = capsys.readouterr().out
+    assert "hello there" in out and "Provisional" in out and "from the live events" in out
+    assert Session(directory).status == PROVISIONAL

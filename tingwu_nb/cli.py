@@ -3,6 +3,7 @@
     tingwu-nb emulator [--host 127.0.0.1] [--port 8765]     run the local Tingwu-compatible service
     tingwu-nb transcribe FILE [options]                     one realtime record, end to end
     tingwu-nb demo [--speed 2]                              the bundled sample meeting on the embedded emulator
+    tingwu-nb recover DIR                                   finish a record whose process died (stop, fetch)
 
 ``transcribe`` uses the cloud when credentials are configured (or ``--endpoint`` is given),
 otherwise the embedded emulator. Every option and the audio file are checked before any task
@@ -61,12 +62,12 @@ def _request(args: argparse.Namespace):
         language=args.language, sample_rate=args.sample_rate, format=args.format,
         output_level=args.output_level, diarization=args.diarization or args.speakers is not None,
         speaker_count=args.speakers, mp3=args.mp3, translate_to=tuple(args.translate_to or ()),
+        language_hints=tuple(args.language_hints or ()),
     )
 
 
 async def _transcribe(args: argparse.Namespace) -> int:
     import httpx
-    import pandas as pd
 
     from .audio import probe
     from .connect import connect, describe_endpoint
@@ -86,15 +87,34 @@ async def _transcribe(args: argparse.Namespace) -> int:
         started = time.monotonic()
         session = await record(args.file, request, client=client, speed=args.speed, out_dir=args.out,
                                on_event=_live_printer(args.quiet))
-    table = session.sentences()
-    with pd.option_context("display.max_rows", 200, "display.max_colwidth", 90, "display.width", 160):
-        print("\nSentences (from the Transcription result file):")
-        print(table.to_string(index=False) if len(table) else "  (none)")
+    _print_sentences(session)
     if request.parameters.transcription and request.parameters.transcription.diarization_enabled:
         print("(live speaker labels are provisional; the table uses the post-meeting diarization)")
     print(f"\nTask {session.task_id}: {session.status} in {time.monotonic() - started:.1f} s")
     print(f"Session written to {session.directory}")
     return 0 if session.status == "COMPLETED" else 1
+
+
+async def _recover(args: argparse.Namespace) -> int:
+    from .recovery import recover
+
+    session = await recover(args.directory)
+    _print_sentences(session)
+    if session.provisional:
+        print(f"\nProvisional: {session.meta.get('provisional_reason')}; these are the sentences that "
+              "arrived live, never confirmed by a result file.")
+    print(f"\nTask {session.task_id}: {session.status}; session {session.directory}")
+    return 0 if session.status == "COMPLETED" else 1
+
+
+def _print_sentences(session) -> None:
+    import pandas as pd
+
+    table = session.sentences()
+    source = "the live events" if session.provisional else "the Transcription result file"
+    with pd.option_context("display.max_rows", 200, "display.max_colwidth", 90, "display.width", 160):
+        print(f"\nSentences (from {source}):")
+        print(table.to_string(index=False) if len(table) else "  (none)")
 
 
 def _speed_label(speed: float) -> str:
@@ -176,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "transcribe":
             p.add_argument("file", help="audio file (wav, flac, mp3, m4a, ogg, ...)")
         p.add_argument("--language", default="en", help="SourceLanguage: cn en yue ja ko fspk multilingual")
+        p.add_argument("--language-hints", action="extend", type=_languages, metavar="LANG[,LANG]",
+                       help="LanguageHints for --language multilingual, e.g. cn,en")
         p.add_argument("--sample-rate", type=int, default=16000, choices=(16000, 8000))
         p.add_argument("--format", default="pcm", choices=("pcm", "opus", "aac", "mp3", "speex"))
         p.add_argument("--output-level", type=int, default=2, choices=(1, 2), help="2 = interim results too")
@@ -197,6 +219,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="do not print live sentences")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the traceback of an error")
+    rec = sub.add_parser("recover", help="finish a record whose process died: stop its task, fetch results",
+                         epilog=parser.epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rec.add_argument("directory", help="the session directory (sessions/<time>)")
+    rec.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show the traceback of an error")
     return parser
 
 
@@ -212,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one line, the code says what kind
             print(one_line(exc, debug=args.debug), file=sys.stderr)
             return exit_code_for(exc)
+    if args.command == "recover":
+        return run_guarded(_recover, args, debug=args.debug)
     if args.command == "demo":
         args.file = str(sample_meeting_path())
         args.endpoint = None
