@@ -47,14 +47,26 @@ def _get(obj: Mapping[str, Any], *names: str, default: Any = None) -> Any:
     return default
 
 
+def _unspaced(char: str) -> bool:
+    """True for scripts written without spaces between words (Han, kana, CJK punctuation)."""
+    code = ord(char)
+    return (0x2E80 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
+            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF)
+
+
 def join_tokens(tokens: Iterable[str]) -> str:
-    """Join recognised tokens: a space between two Latin tokens, none around CJK ones."""
+    """Join recognised words as the language writes them.
+
+    A space goes between two words of spaced scripts (Latin, Hangul, Cyrillic, digits...),
+    none next to Chinese or Japanese characters or full-width punctuation:
+    ``["Tingwu", "很", "好", "OK"]`` -> ``"Tingwu很好OK"``, ``["회의를", "시작"]`` -> ``"회의를 시작"``.
+    """
     out = ""
     for token in tokens:
         token = token.strip()
         if not token:
             continue
-        if out and out[-1].isascii() and token[0].isascii() and token[0].isalnum():
+        if out and not _unspaced(out[-1]) and not _unspaced(token[0]) and token[0].isalnum():
             out += " "
         out += token
     return out
@@ -101,7 +113,9 @@ def sentences_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
         "text": grouped["text"].apply(join_tokens).to_list(),
         "word_count": grouped.size().to_list(),
     })
-    return frame.astype({"sentence_id": "int64", "word_count": "int64"})
+    frame = frame.astype({"sentence_id": "int64", "word_count": "int64", "speaker_id": "object"})
+    frame["speaker_id"] = frame["speaker_id"].where(frame["speaker_id"].notna(), None)  # None, not NaN
+    return frame
 
 
 def live_sentences_frame(
