@@ -30,6 +30,8 @@ lint: setup
 bench: setup  ## performance numbers (never pass/fail)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_e2e.py
+	$(BIN)/python benchmarks/bench_languages.py
+	$(BIN)/python benchmarks/bench_throughput.py
 
 clean:
 	rm -rf $(VENV) sessions .pytest_cache
