@@ -22,9 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ServiceError, TingwuError, TransportError
+from .lifecycle import collect, error_record, secrets_of
 from .recorder import SessionWriter
 from .results import live_transcript_frames
-from .session import Session, _collect, _error_record, _secrets_of
+from .session import Session
 
 __all__ = ["recover"]
 
@@ -77,12 +78,12 @@ async def recover(
 
 
 async def _recover(client: Any, session: Session, poll_interval_s: float, timeout_s: float) -> Session:
-    writer = SessionWriter.reopen(session.directory, secrets=_secrets_of(client))
+    writer = SessionWriter.reopen(session.directory, secrets=secrets_of(client))
     try:
         try:
             info = await client.get_task_info(session.task_id)
         except (ServiceError, TransportError) as exc:
-            writer.update(recover_error=_error_record(exc))
+            writer.update(recover_error=error_record(exc))
             gone = f"the service did not answer for task {session.task_id}: {exc}"
             return _provisional(session, gone, writer)
         if info.status in (None, "INVALID"):
@@ -92,9 +93,9 @@ async def _recover(client: Any, session: Session, poll_interval_s: float, timeou
                 await client.stop_realtime_task(session.task_id)
                 writer.phase("task_stopped")
             except ServiceError as exc:  # already stopped by someone else: just collect
-                writer.update(recover_stop_error=_error_record(exc))
+                writer.update(recover_stop_error=error_record(exc))
         writer.update(recovered=True)
-        await _collect(client, session.task_id, writer, poll_interval_s, timeout_s, stop=False)
+        await collect(client, session.task_id, writer, poll_interval_s, timeout_s, stop=False)
     finally:
         writer.close()
     return Session(session.directory)

@@ -29,9 +29,6 @@ from .audio import decode_audio, probe, stream_frames
 from .codec import from_object
 from .errors import AudioWarning, ParameterError
 from .lifecycle import Recording, discard_session_dir, open_session
-from .lifecycle import collect as _collect  # noqa: F401 - used by tingwu_nb.recovery
-from .lifecycle import error_record as _error_record  # noqa: F401 - used by tingwu_nb.recovery
-from .lifecycle import secrets_of as _secrets_of  # noqa: F401 - used by tingwu_nb.recovery
 from .pacing import MAX_SPEED
 from .params import RealtimeTaskRequest
 from .results import live_sentences_frame, live_transcript_frames, sentences_frame, words_frame
