@@ -20,7 +20,7 @@ from typing import Any
 from .config import Credentials, redact_url, resolve_app_key, resolve_credentials, resolve_endpoint
 from .errors import ConfigError
 
-__all__ = ["connect", "describe_endpoint", "embedded_emulator"]
+__all__ = ["connect", "describe_endpoint", "embedded_emulator", "running_embedded"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,14 +35,23 @@ def embedded_emulator() -> Any:
     return emulator
 
 
+def running_embedded(endpoint: str) -> Any:
+    """This process's embedded emulator when it is running at ``endpoint``, else None.
+
+    Never starts one. Talk to it with ``emulator.client()`` (its own credentials).
+    """
+    if not endpoint or not embedded_emulator.cache_info().currsize:
+        return None
+    emulator = embedded_emulator()
+    return emulator if emulator.port is not None and emulator.endpoint == endpoint.rstrip("/") else None
+
+
 def describe_endpoint(client: Any) -> str:
     """Where ``client`` talks to, for people: "embedded emulator at URL" only when it really is
     this process's embedded emulator, else the endpoint URL (credentials in it masked)."""
     endpoint = str(getattr(client, "endpoint", ""))
-    if embedded_emulator.cache_info().currsize:
-        emulator = embedded_emulator()
-        if emulator.port is not None and emulator.endpoint == endpoint:
-            return f"embedded emulator at {endpoint}"
+    if running_embedded(endpoint) is not None:
+        return f"embedded emulator at {endpoint}"
     return redact_url(endpoint)
 
 

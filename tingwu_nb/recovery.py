@@ -21,6 +21,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from .connect import connect, running_embedded
 from .errors import ServiceError, TingwuError, TransportError
 from .lifecycle import collect, error_record, secrets_of
 from .recorder import SessionWriter
@@ -65,14 +66,12 @@ async def recover(
     if client is not None:
         return await _recover(client, session, poll_interval_s, timeout_s)
     endpoint = str(session.meta.get("endpoint") or "")
-    embedded = _running_embedded(endpoint)
+    embedded = running_embedded(endpoint)
     if embedded is not None:
         async with embedded.client() as own:
             return await _recover(own, session, poll_interval_s, timeout_s)
     if endpoint and not await _answers(endpoint, reach_timeout_s):
         return _provisional(session, f"the recorded endpoint {endpoint} does not answer")
-    from .connect import connect
-
     async with connect(endpoint or None) as default_client:
         return await _recover(default_client, session, poll_interval_s, timeout_s)
 
@@ -115,16 +114,6 @@ def _provisional(session: Session, reason: str, writer: SessionWriter | None = N
         if own:
             writer.close()
     return Session(session.directory)
-
-
-def _running_embedded(endpoint: str) -> Any:
-    """This process's embedded emulator when it is the recorded endpoint (never starts one)."""
-    from .connect import embedded_emulator
-
-    if not endpoint or embedded_emulator.cache_info().currsize == 0:
-        return None
-    emulator = embedded_emulator()
-    return emulator if emulator.port is not None and emulator.endpoint == endpoint.rstrip("/") else None
 
 
 async def _answers(endpoint: str, timeout_s: float) -> bool:
