@@ -176,8 +176,7 @@ def _generate(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any
 
 
 def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: str | None,
-                   candidates: Sequence[str], task: str, options: DecodeOptions,
-                   prompt_text: str | None) -> Decoded:
+                   candidates: Sequence[str], task: str, options: DecodeOptions) -> Decoded:
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
 
@@ -190,8 +189,7 @@ def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: 
         probabilities = model.model.detect_language(encoder_output)[0]
         language, _ = choose_language(probabilities, candidates or [probabilities[0][0].strip("<|>")])
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
-    previous = tokenizer.encode(" " + prompt_text.strip()) if prompt_text else []
-    prompt = model.get_prompt(tokenizer, previous, without_timestamps=True)
+    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
     budget = token_budget(len(audio) / 16000, options)
     attempts: list[_Attempt] = []
     for temperature in options.temperatures or (0.0,):
@@ -221,8 +219,7 @@ def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: 
 
 
 def decode(model: Any, audio: np.ndarray, *, language: str | None, candidates: Sequence[str] = (),
-           task: str = "transcribe", options: DecodeOptions = INTERIM,
-           prompt_text: str | None = None) -> Decoded:
+           task: str = "transcribe", options: DecodeOptions = INTERIM) -> Decoded:
     """Decode 16 kHz float32 ``audio`` with a ``faster_whisper.WhisperModel``, bounded.
 
     Args:
@@ -231,14 +228,13 @@ def decode(model: Any, audio: np.ndarray, *, language: str | None, candidates: S
             (all Whisper languages when empty — avoid: espeak Mandarin is detected as Thai).
         task: ``"transcribe"`` or ``"translate"``.
         options: :data:`INTERIM`, :data:`FINAL` or your own :class:`DecodeOptions`.
-        prompt_text: optional text the model continues from (steers script and style).
 
     Returns:
         One :class:`Decoded` covering the whole audio (windows of 30 s are joined).
     """
     parts = [
         _decode_window(model, audio[i:i + SAMPLES_PER_WINDOW], i / 16000, language=language,
-                       candidates=candidates, task=task, options=options, prompt_text=prompt_text)
+                       candidates=candidates, task=task, options=options)
         for i in range(0, max(len(audio), 1), SAMPLES_PER_WINDOW)
         if len(audio[i:i + SAMPLES_PER_WINDOW]) >= 1600 or i == 0
     ]
