@@ -80,7 +80,6 @@ class StreamHandler:
         self.clock = clock
         self.decoder = StreamDecoder(record.format, record.sample_rate)
         self.guard: SpeedGuard | None = None  # set at StartTranscription
-        self.backlog_ms_max = 0  # largest audio backlog seen (ms), for inspection
         self.session = ServerSession()
         self.queue: asyncio.Queue = asyncio.Queue()
         self.send_lock = asyncio.Lock()
@@ -220,9 +219,6 @@ class StreamHandler:
                 if backlog:
                     pcm = take_samples(backlog, chunk)
                     behind = bool(backlog) or not self.queue.empty()
-                    if behind:
-                        waiting = sum(len(b) for b in backlog) * 1000 // self.record.sample_rate
-                        self.backlog_ms_max = max(self.backlog_ms_max, waiting)
                     await self._emit(await self.runtime.run(self.recognizer.feed, pcm, skip_interim=behind))
                 elif stop:
                     await self._emit(await self.runtime.run(self.recognizer.finish))
