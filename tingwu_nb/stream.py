@@ -187,7 +187,6 @@ class RealtimeStream:
         self.session.stop()
         await self._flush()
         await self._wait_for_completion()
-        self._raise_if_failed()
         return list(self.events)
 
     async def _wait_for_completion(self) -> None:
@@ -221,10 +220,7 @@ class RealtimeStream:
                 await asyncio.wait_for(self._progress.wait(), timeout=max(wake, 0.001))
             except asyncio.TimeoutError:
                 pass
-        self._raise_if_failed()
-        if self._transport_error is not None and not self.session.finished:
-            err = self._transport_error
-            raise TransportError(f"the realtime WebSocket failed: {_describe(err)}") from err
+        self._raise_if_ended()
 
     async def close(self) -> None:
         """Close the socket and the reader task; safe to call twice."""
@@ -306,14 +302,18 @@ class RealtimeStream:
             await asyncio.wait_for(flag.wait(), timeout=timeout)
         except asyncio.TimeoutError:
             raise TingwuTimeoutError(what, timeout) from None
-        self._raise_if_failed()
-        if self._transport_error is not None and not self.session.finished:
-            err = self._transport_error
-            raise TransportError(f"the realtime WebSocket failed: {_describe(err)}") from err
+        self._raise_if_ended()
 
     def _raise_if_failed(self) -> None:
         if self._failure is not None:
             raise self._failure
+
+    def _raise_if_ended(self) -> None:
+        """After a wait: raise the TaskFailed, or the connection's failure if the session had not finished."""
+        self._raise_if_failed()
+        if self._transport_error is not None and not self.session.finished:
+            err = self._transport_error
+            raise TransportError(f"the realtime WebSocket failed: {_describe(err)}") from err
 
 
 def _describe(exc: BaseException) -> str:
