@@ -93,7 +93,8 @@ async def settle(step: Awaitable[T], timeout_s: float) -> Settled[T]:
 
 
 def check_out_dir(out_dir: str | os.PathLike) -> None:
-    """Fail early with OutputError when session directories cannot be made under ``out_dir``."""
+    """Raise OutputError when session directories cannot be made under ``out_dir`` (a file in
+    the way, no write permission); call it before anything is started, then :func:`open_session`."""
     root = Path(out_dir)
     existing = next((p for p in [root, *root.absolute().parents] if p.exists()), None)
     if existing is not None and not existing.is_dir():
@@ -107,9 +108,8 @@ def open_session(out_dir: str | os.PathLike, fmt: str) -> tuple[SessionWriter, P
 
     Raises OutputError (nothing is sent) when the folder cannot be created or written.
     """
+    check_out_dir(out_dir)
     root = Path(out_dir)
-    if root.exists() and not root.is_dir():
-        raise OutputError(root, "it is a file, not a folder")
     created = None if root.exists() else root
     directory = None
     try:
