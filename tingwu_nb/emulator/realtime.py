@@ -42,6 +42,9 @@ _STOP = object()
 TOO_FAST_STATUS = 40000000
 TOO_FAST_TEXT = "Gateway:CLIENT_ERROR:Audio is sent faster than {limit:g}x real time!"
 IDLE_TEXT = "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time, the last directive is '{}'!"
+#: TaskFailed when recognising, diarizing or translating raises (rt §3: the server-error class).
+RECOGNITION_FAILED_STATUS = 50000000
+RECOGNITION_FAILED_TEXT = "Realtime:SERVER_ERROR:Recognition failed: {}"
 #: Most stream audio given to the recogniser in one call: finals of a backlog go out every chunk.
 FEED_CHUNK_MS = 1000
 
@@ -202,7 +205,11 @@ class StreamHandler:
         await self._fail(code, f"Realtime:{kind}:{exc}")
 
     async def _work(self) -> None:
-        """Recognise queued PCM in chunks of at most FEED_CHUNK_MS, sending events after each."""
+        """Recognise queued PCM in chunks of at most FEED_CHUNK_MS, sending events after each.
+
+        Ends with TranscriptionCompleted after StopTranscription, or TaskFailed 50000000 when
+        the emulator shuts down or recognition raises (the receive loop then sees the close).
+        """
         chunk = FEED_CHUNK_MS * self.record.sample_rate // 1000
         backlog: collections.deque[np.ndarray] = collections.deque()
         stop = False
@@ -227,6 +234,8 @@ class StreamHandler:
                     return
         except ShuttingDown:
             await self._fail(SHUTDOWN_STATUS, SHUTDOWN_TEXT)
+        except Exception as exc:  # noqa: BLE001 - a failed decode ends the stream as the protocol says
+            await self._fail(RECOGNITION_FAILED_STATUS, RECOGNITION_FAILED_TEXT.format(exc))
 
     # --- recognition -> events ----------------------------------------------------------
 
