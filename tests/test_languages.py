@@ -88,12 +88,11 @@ async def test_language_completes_in_its_script_with_bounded_work(language, emul
     assert work.audio_s <= 6 * seconds, work
 
 
+@requires("espeak-ng")
 @pytest.mark.slow
-def test_pathological_short_prefix_is_one_bounded_pass(engine, tmp_path):
+def test_pathological_short_prefix_is_one_bounded_pass(engine):
     """The first 1.3 s of a Cantonese sentence (the case that looped and fell back for 27 s):
     one pass, tokens within budget, and whatever it says is not a loop."""
-    if not __import__("shutil").which("espeak-ng"):
-        pytest.skip("`espeak-ng` is not installed")
     pcm = speak(*reversed(MATRIX["yue"][0][0]))
     for language in ("yue", "ko", "cn"):
         before = engine.stats
@@ -104,12 +103,11 @@ def test_pathological_short_prefix_is_one_bounded_pass(engine, tmp_path):
         assert not is_blank(rec.text) or rec.words == ()
 
 
+@requires("espeak-ng")
 @pytest.mark.slow
-def test_noise_sentence_emits_no_final_and_its_index_is_reused(engine, tmp_path):
+def test_noise_sentence_emits_no_final_and_its_index_is_reused(engine):
     """A loud noise burst opens a sentence (energy VAD) that decodes to nothing: no Final, and
     the speech that follows is sentence 0 again."""
-    if not __import__("shutil").which("espeak-ng"):
-        pytest.skip("`espeak-ng` is not installed")
     rng = np.random.default_rng(0)
     noise = np.clip(rng.normal(0, 3000, 16000), -32768, 32767).astype(np.int16)
     gap = np.zeros(16000, dtype=np.int16)

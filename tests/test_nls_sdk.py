@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.conftest import wer, write_wav
+from tests.conftest import wer
 from tingwu_nb.emulator.handshake import first_occurrence
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
@@ -133,14 +133,11 @@ def test_first_occurrence_keeps_other_repeated_headers():
 
 
 @pytest.fixture(scope="module")
-def english_clip(tmp_path_factory) -> np.ndarray:
+def english_clip() -> np.ndarray:
     """Two espeak-ng sentences with a second of silence between them, 16 kHz int16."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
-    folder = tmp_path_factory.mktemp("nls")
-    pcm = spoken_clip([("en-us", text) for text in PHRASES], gap_s=1.0, words_per_minute=150)
-    write_wav(folder / "clip.wav", pcm, 16000)
-    return pcm
+    return spoken_clip([("en-us", text) for text in PHRASES], gap_s=1.0, words_per_minute=150)
 
 
 @pytest.mark.slow
