@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -11,12 +13,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
 from tingwu_nb import events as ev
-from tingwu_nb.lifecycle import settle
+from tingwu_nb.audio import stream_frames
+from tingwu_nb.lifecycle import Recording, open_session, settle
 from tingwu_nb.params import RealtimeTaskRequest
 from tingwu_nb.session import Session, record
+from tingwu_nb.stream import RealtimeStream
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -98,6 +104,48 @@ async def test_cancelling_record_stops_the_stream_and_the_task(emulator, sample_
         assert len(session.events()) >= 1  # what arrived live is kept
         final = await client.wait_for_task(session.task_id, poll_interval_s=0.2, timeout_s=120)
     assert final.status == "COMPLETED"  # stopped, so the service finished it
+
+
+class _SlowClose:
+    """A real websockets connection whose close() first waits ``delay_s`` (a slow close handshake)."""
+
+    def __init__(self, ws, delay_s: float, closing: asyncio.Event) -> None:
+        self._ws, self._delay_s, self._closing = ws, delay_s, closing
+
+    def __getattr__(self, name: str):
+        return getattr(self._ws, name)
+
+    def __aiter__(self):
+        return self._ws.__aiter__()
+
+    async def close(self, *args, **kwargs) -> None:
+        self._closing.set()
+        await asyncio.sleep(self._delay_s)
+        await self._ws.close(*args, **kwargs)
+
+
+async def test_a_cancel_while_the_stream_closes_is_not_lost(emulator, tmp_path):
+    """Cancelled during the shielded close after a completed stream: the run still ends with
+    CancelledError and stops the task, instead of absorbing the interrupt and collecting results."""
+    closing = asyncio.Event()
+
+    async def slow_connect(url, **kwargs):
+        return _SlowClose(await ws_connect(url, **kwargs), 1.0, closing)
+
+    writer, _ = open_session(tmp_path, "pcm")
+    recording = Recording(request=RealtimeTaskRequest.create(), audio={}, speed=math.inf, writer=writer,
+                          frames=stream_frames(np.zeros(2 * 16000, np.int16), 16000, "pcm"),
+                          open_stream=functools.partial(RealtimeStream, connect=slow_connect))
+    async with emulator.client() as client:
+        job = asyncio.create_task(recording.run(client))
+        await asyncio.wait_for(closing.wait(), timeout=120)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    meta = json.loads((writer.directory / "session.json").read_text(encoding="utf-8"))
+    assert "stream_completed" in meta["phases"] and meta["cleanup"]["stream_close"] == "closed"
+    assert meta["status"] == "cancelled" and meta["cleanup"]["task_stop"] == "stopped"
+    assert emulator.store.get(meta["task_id"]).stopped_at is not None
 
 
 async def test_settle_finishes_a_step_even_when_cancelled_twice():

@@ -149,6 +149,7 @@ class Recording:
     poll_interval_s: float = 1.0
     timeout_s: float = 3600.0
     bounds: Bounds = BOUNDS
+    open_stream: Callable[..., RealtimeStream] = RealtimeStream  # seam: (join_url, options=, on_event=, on_frame=)
     task_id: str | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
 
@@ -215,7 +216,7 @@ class Recording:
             if self.on_event is not None:
                 self.on_event(event)
 
-        stream = RealtimeStream(join_url, options=self.options, on_event=handle, on_frame=w.frame)
+        stream = self.open_stream(join_url, options=self.options, on_event=handle, on_frame=w.frame)
         try:
             await stream.open()
             w.phase("stream_started")
@@ -226,10 +227,18 @@ class Recording:
         except BaseException as exc:
             if not isinstance(exc, TingwuError):
                 await self._stop_stream(stream)
+            if await self._close_stream(stream) and not _is_cancel(exc):
+                raise asyncio.CancelledError(_CLOSE_INTERRUPTED) from exc
             raise
-        finally:
-            closed = await settle(stream.close(), self.bounds.stream_close_s)
-            self.cleanup["stream_close"] = "closed" if closed.ok else f"not closed cleanly: {_say(closed.error)}"
+        if await self._close_stream(stream):
+            raise asyncio.CancelledError(_CLOSE_INTERRUPTED)
+
+    async def _close_stream(self, stream: RealtimeStream) -> bool:
+        """Close the socket (bounded); True if the caller was cancelled meanwhile (settle absorbed it,
+        so the caller must raise CancelledError itself rather than go on to collect the results)."""
+        closed = await settle(stream.close(), self.bounds.stream_close_s)
+        self.cleanup["stream_close"] = "closed" if closed.ok else f"not closed cleanly: {_say(closed.error)}"
+        return closed.interrupted
 
     async def _stop_stream(self, stream: RealtimeStream) -> None:
         """Interrupted mid-stream: send StopTranscription and wait briefly for the last events."""
@@ -258,6 +267,9 @@ class Recording:
         if "error" in w.meta and w.meta.get("status") == "stream_failed":
             fields["stream_error"] = w.meta["error"]
         w.update(**fields)
+
+
+_CLOSE_INTERRUPTED = "interrupted while the stream was closing"
 
 
 def _is_cancel(exc: BaseException) -> bool:
