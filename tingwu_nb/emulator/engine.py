@@ -61,6 +61,7 @@ class EngineConfig:
     ``interim`` and ``final`` are the :class:`~tingwu_nb.emulator.decoding.DecodeOptions` of
     interim re-decodes and of finals; both default to one pass at temperature 0 (a sampled
     retry changed nothing on the sample meeting and only traded one espeak-CJK error for another).
+    ``beam_size`` applies to both (it replaces their own ``beam_size``).
 
     ``model_dir`` replaces the packaged weights with a user directory for every language
     (verified only when the model name is a known one); ``cache_dir`` is where the split
@@ -159,6 +160,8 @@ class SpeechEngine:
 
     def __init__(self, config: EngineConfig = EngineConfig()) -> None:  # noqa: B008 (frozen value)
         self.config = config
+        self._options = {kind: replace(options, beam_size=config.beam_size)  # keyed by ``interim``
+                         for kind, options in ((True, config.interim), (False, config.final))}
         self._models: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._stats = DecodeStats()
@@ -256,11 +259,8 @@ class SpeechEngine:
             candidates = ("en",)
         if x.size < 1600:  # < 0.1 s: nothing Whisper can use
             return Recognition("", (), 0.0, candidates[0])
-        options = self.config.interim if interim else self.config.final
-        if options.beam_size != self.config.beam_size:
-            options = replace(options, beam_size=self.config.beam_size)
         out = decode(model, x, language=candidates[0] if len(candidates) == 1 else None,
-                     candidates=candidates, task=task, options=options)
+                     candidates=candidates, task=task, options=self._options[bool(interim)])
         self._count(out, x.size / 16000, interim)
         words = tuple(RecognizedWord(t, s, e, p) for t, s, e, p in out.words)
         return Recognition(out.text, words, out.avg_logprob, out.language, out.passes, out.tokens)
