@@ -80,6 +80,8 @@ def _error_from(response: httpx.Response, body: Mapping[str, Any] | None) -> Ser
 
 
 def api_result(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a successful API call; raises NotTingwuError, ThrottledError (retry
+    after ``retry_after``) or ServiceError (quote its ``request_id``) otherwise."""
     body = _json_body(response)
     if body is None and response.status_code != 429:
         raise _not_tingwu(response)
@@ -92,6 +94,8 @@ def api_result(response: httpx.Response) -> dict[str, Any]:
 
 
 def download_result(response: httpx.Response) -> bytes:
+    """The bytes of a result-file download; raises ServiceError (e.g. an expired presigned URL:
+    call ``TingwuClient.get_task_info`` again for fresh links) when the storage refused it."""
     if response.status_code >= 400:
         raise _error_from(response, _json_body(response))
     return response.content

@@ -335,4 +335,3 @@ class TingwuClient:
                 "error": error,
             }
         )
-
