@@ -72,20 +72,26 @@ async def test_long_recording_at_max_speed_is_complete_and_recognised_live(emula
     assert session.meta["pacing"]["audio_s"] / max(session.meta["pacing"]["wall_s"], 1e-9) <= MAX_SPEED * 1.05
 
 
-@pytest.mark.parametrize("speed", [4 * MAX_SPEED, math.inf], ids=["4x-limit", "unpaced"])
-async def test_sending_faster_than_the_limit_fails_the_stream(emulator, sample_pcm16k, speed):
-    """Default choices: audio faster than MAX_SPEED gets TaskFailed 40000000 naming the limit."""
-    frames = stream_frames(sample_pcm16k[: 30 * 16000], 16000, "pcm")
-    async with emulator.client() as client:
-        task = await client.create_realtime_task(RealtimeTaskRequest.create(output_level=1))
+async def stream_until_failed(emu, pcm: np.ndarray, *, speed: float, output_level: int = 1) -> TaskFailedError:
+    """Stream 16 kHz ``pcm`` to a new realtime task on ``emu`` at ``speed``; the TaskFailedError
+    that must end it (the test fails if the stream completes). The task is stopped afterwards."""
+    async with emu.client() as client:
+        task = await client.create_realtime_task(RealtimeTaskRequest.create(output_level=output_level))
         async with RealtimeStream(task.meeting_join_url) as stream:
             with pytest.raises(TaskFailedError) as caught:
-                async for frame in paced(frames, speed=speed):
+                async for frame in paced(stream_frames(pcm, 16000, "pcm"), speed=speed):
                     await stream.send(frame)
                 await stream.stop()
         await client.stop_realtime_task(task.task_id)
-    assert caught.value.status == 40000000
-    assert f"faster than {MAX_SPEED:g}x real time" in caught.value.status_text
+    return caught.value
+
+
+@pytest.mark.parametrize("speed", [4 * MAX_SPEED, math.inf], ids=["4x-limit", "unpaced"])
+async def test_sending_faster_than_the_limit_fails_the_stream(emulator, sample_pcm16k, speed):
+    """Default choices: audio faster than MAX_SPEED gets TaskFailed 40000000 naming the limit."""
+    failed = await stream_until_failed(emulator, sample_pcm16k[: 30 * 16000], speed=speed)
+    assert failed.status == 40000000
+    assert f"faster than {MAX_SPEED:g}x real time" in failed.status_text
 
 
 _SHUTDOWN_SCRIPT = textwrap.dedent("""
