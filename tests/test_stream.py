@@ -118,3 +118,44 @@ async def test_keepalive_pings_are_sent_and_answered():
             await asyncio.sleep(0.5)  # no audio, no command: only keepalive pings cross the wire
             latency = stream.ping_latency_s
     assert latency > 0
+
+
+class _ReaderThatOutlivesClose:
+    """A connection that answers Start with the real server protocol, whose close() returns at
+    once while its message iterator never ends (a reader that outlives the socket)."""
+
+    latency = 0.0
+
+    def __init__(self) -> None:
+        self.server = ServerSession()
+        self.outbox: asyncio.Queue = asyncio.Queue()
+
+    async def send(self, data) -> None:
+        if isinstance(data, str):
+            self.server.receive_text(data)
+            self.server.started()
+            for text in self.server.data_to_send():
+                self.outbox.put_nowait(text)
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> str:
+        return await self.outbox.get()
+
+
+async def test_a_cancellation_during_close_is_not_swallowed():
+    """close() waits for its reader; cancelling the caller then must cancel it, not be eaten."""
+    async def connect(*args, **kwargs):
+        return _ReaderThatOutlivesClose()
+
+    stream = RealtimeStream("ws://127.0.0.1:9/api/ws/v1?mc=x", connect=connect)
+    await stream.open()
+    closing = asyncio.create_task(stream.close())
+    await asyncio.sleep(0.05)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing

@@ -229,12 +229,13 @@ class RealtimeStream:
                 await self._ws.close()
             except websockets.exceptions.WebSocketException:
                 pass
-        if self._reader is not None:
-            try:
-                await asyncio.wait_for(self._reader, timeout=2.0)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                self._reader.cancel()
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            try:  # asyncio.wait: the reader ending (even cancelled) is not *our* cancellation
+                await asyncio.wait({reader}, timeout=2.0)
+            finally:  # reached on timeout and when the caller is cancelled (which propagates)
+                if not reader.done():
+                    reader.cancel()
 
     # --- events --------------------------------------------------------------------
 
