@@ -28,7 +28,7 @@ from . import events as ev
 from .audio import decode_audio, probe, stream_frames
 from .codec import from_object
 from .errors import AudioWarning, ParameterError
-from .lifecycle import Recording, discard_session_dir, open_session
+from .lifecycle import Recording, check_out_dir, discard_session_dir, open_session
 from .pacing import MAX_SPEED
 from .params import RealtimeTaskRequest
 from .results import live_sentences_frame, live_transcript_frames, sentences_frame, words_frame
@@ -175,6 +175,7 @@ async def record(
     for name, value in (("poll_interval_s", poll_interval_s), ("timeout_s", timeout_s)):
         if not value > 0:
             raise ParameterError(name, f"must be > 0 seconds, got {value!r}", value)
+    check_out_dir(out_dir or DEFAULT_ROOT)  # before the audio is decoded: a cheap refusal first
     audio, frames = await asyncio.to_thread(_prepare, source, request)
     for message in audio["warnings"]:
         warnings.warn(message, AudioWarning, stacklevel=2)
