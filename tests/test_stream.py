@@ -72,6 +72,33 @@ async def test_connection_dropped_mid_stream_is_a_transport_error():
                 await stream.stop()
 
 
+@pytest.mark.parametrize("when", ["before-started", "after-stop"])
+async def test_a_clean_close_before_the_stream_finished_is_not_success(when):
+    """Close code 1000 with neither TranscriptionCompleted nor TaskFailed: TransportError, not a return."""
+    async def handler(ws):
+        if when == "before-started":
+            await ws.recv()
+            await ws.close(code=1000)
+            return
+
+        async def close_on_stop(session):
+            async for message in ws:
+                if isinstance(message, str) and "StopTranscription" in message:
+                    await ws.close(code=1000)
+                    return
+        await start_then(ws, close_on_stop)
+
+    async with server(handler) as url:
+        stream = RealtimeStream(url, options=StreamOptions(start_timeout_s=5, stop_timeout_s=5))
+        try:
+            with pytest.raises(TransportError, match="code 1000"):
+                await stream.open()
+                await stream.send(b"\0" * 3200)
+                await stream.stop()
+        finally:
+            await stream.close()
+
+
 async def test_task_failed_mid_stream_raises_with_status():
     """A TaskFailed event surfaces as TaskFailedError carrying its status code and text."""
     async def handler(ws):

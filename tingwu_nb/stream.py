@@ -259,6 +259,11 @@ class RealtimeStream:
                     self._deliver(event)
                 if self.session.finished:
                     break
+            else:  # a clean close (e.g. code 1000) before TranscriptionCompleted or TaskFailed
+                if not self.session.finished:
+                    code = getattr(self._ws, "close_code", None)
+                    self._transport_error = ConnectionError(
+                        f"the service closed the connection (code {code}) before the stream finished")
         except websockets.exceptions.ConnectionClosed as exc:
             if not self.session.finished:
                 self._transport_error = exc
