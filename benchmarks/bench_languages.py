@@ -25,7 +25,6 @@ import asyncio
 import json
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 from tingwu_nb import events as ev
@@ -33,7 +32,7 @@ from tingwu_nb.emulator.app import Emulator
 from tingwu_nb.emulator.engine import SpeechEngine, to_float16k
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.samples import speak, spoken_clip
+from tingwu_nb.samples import speak, spoken_clip, write_wav
 from tingwu_nb.session import record
 
 ZH = [("cmn-latn-pinyin", "我们今天开会讨论这个项目的进度。"), ("cmn-latn-pinyin", "请大家准备好发言，下个星期五之前完成设计评审。")]
@@ -51,13 +50,7 @@ CLIPS = {
 
 def write_clip(sentences, folder: Path) -> tuple[Path, float]:
     pcm = spoken_clip(sentences)
-    path = folder / "clip.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm.astype("<i2").tobytes())
-    return path, len(pcm) / 16000
+    return write_wav(folder / "clip.wav", pcm, 16000), len(pcm) / 16000
 
 
 async def one_language(emu: Emulator, engine: SpeechEngine, language: str, folder: Path) -> dict:

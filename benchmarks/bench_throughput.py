@@ -21,7 +21,6 @@ import asyncio
 import math
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
 from tingwu_nb.metrics import wer
 from tingwu_nb.pacing import MAX_SPEED
 from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.samples import load_sample_meeting
+from tingwu_nb.samples import load_sample_meeting, write_wav
 from tingwu_nb.session import record
 
 GAP_S = 1.0
@@ -45,12 +44,7 @@ def long_meeting(minutes: float, directory: Path) -> tuple[Path, str, float]:
     copies = max(1, math.ceil(minutes * 60 / (len(pcm) / 16000 + GAP_S)))
     audio = np.concatenate([part for _ in range(copies) for part in (pcm, gap)])
     text = " ".join(t["text"] for _ in range(copies) for t in truth["turns"])
-    path = directory / f"meeting_{minutes:g}min.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(audio.astype("<i2").tobytes())
+    path = write_wav(directory / f"meeting_{minutes:g}min.wav", audio, 16000)
     return path, text, len(audio) / 16000
 
 

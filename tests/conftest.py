@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,12 @@ import numpy as np
 import pytest
 
 from tingwu_nb.metrics import wer  # noqa: F401 - re-exported for the test modules
-from tingwu_nb.samples import load_sample_meeting, sample_meeting_path, sample_meeting_truth
+from tingwu_nb.samples import (  # noqa: F401 - write_wav re-exported for the test modules
+    load_sample_meeting,
+    sample_meeting_path,
+    sample_meeting_truth,
+    write_wav,
+)
 
 
 @pytest.fixture(scope="session")
@@ -51,16 +55,6 @@ def requires(tool: str) -> pytest.MarkDecorator:
     """Skip (with the reason) when a Debian tool is not installed."""
     return pytest.mark.skipif(shutil.which(tool) is None,
                               reason=f"`{tool}` is not installed (apt-get install {'speex' if 'speex' in tool else tool})")
-
-
-def write_wav(path: Path, pcm: np.ndarray, rate: int) -> Path:
-    """Write int16 mono ``pcm`` as a WAV file and return its path."""
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.astype("<i2").tobytes())
-    return path
 
 
 def sample_turns_wav(path: Path, turns: int, pcm16k: np.ndarray, truth: dict) -> Path:

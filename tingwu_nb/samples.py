@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import wave
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_sample_meeting", "sample_meeting_path", "sample_meeting_truth", "speak", "spoken_clip"]
+__all__ = ["load_sample_meeting", "sample_meeting_path", "sample_meeting_truth", "speak", "spoken_clip", "write_wav"]
 
 
 def sample_meeting_path() -> Path:
@@ -69,3 +70,14 @@ def spoken_clip(sentences: Iterable[tuple[str, str]], *, gap_s: float = 1.2, sam
     for voice, text in sentences:
         parts += [speak(text, voice, sample_rate=sample_rate, words_per_minute=words_per_minute), gap]
     return np.concatenate(parts)
+
+
+def write_wav(path: str | Path, pcm: np.ndarray, rate: int) -> Path:
+    """Write int16 mono ``pcm`` as a WAV file at ``rate`` Hz and return its path."""
+    path = Path(path)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.asarray(pcm).astype("<i2").tobytes())
+    return path
