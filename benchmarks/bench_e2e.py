@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tingwu_nb import events as ev
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.app import Emulator
-from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
-from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
 from tingwu_nb.samples import sample_meeting_path, sample_meeting_truth
-from tingwu_nb.session import record
+from tingwu_nb.session.recording import record
 
 
 async def one_run(emu: Emulator, speed: float, out: Path) -> dict:

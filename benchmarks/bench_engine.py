@@ -1,7 +1,7 @@
 """Benchmark the emulator's speech engine on the committed sample meeting (prints, never fails).
 
 For each model (tiny.en, base) and sample rate (16 kHz, 8 kHz) the sample meeting is fed to a
-:class:`~tingwu_nb.emulator.recognizer.StreamingRecognizer` in 100 ms chunks as fast as
+:class:`~tingwu_nb.emulator.engine.recognizer.StreamingRecognizer` in 100 ms chunks as fast as
 possible and the script reports:
 
 * RTF: wall time of all ``feed``/``finish`` calls / audio duration;
@@ -24,9 +24,9 @@ import jiwer
 import numpy as np
 from scipy.signal import resample_poly
 
-from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
-from tingwu_nb.emulator.recognizer import Final, Interim, StreamingRecognizer
-from tingwu_nb.metrics import normalize_text as norm
+from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
+from tingwu_nb.emulator.engine.recognizer import Final, Interim, StreamingRecognizer
+from tingwu_nb.research.metrics import normalize_text as norm
 from tingwu_nb.samples import load_sample_meeting as load_sample
 
 

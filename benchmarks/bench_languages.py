@@ -27,13 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from tingwu_nb import events as ev
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.app import Emulator
-from tingwu_nb.emulator.engine import SpeechEngine, to_float16k
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.emulator.engine.engine import SpeechEngine, to_float16k
 from tingwu_nb.samples import speak, spoken_clip, write_wav
-from tingwu_nb.session import record
+from tingwu_nb.session.recording import record
 
 ZH = [("cmn-latn-pinyin", "我们今天开会讨论这个项目的进度。"), ("cmn-latn-pinyin", "请大家准备好发言，下个星期五之前完成设计评审。")]
 CLIPS = {

@@ -1,7 +1,7 @@
 """Throughput benchmark: a long recording at the fastest accepted speed through the emulator.
 
 The bundled sample meeting is tiled (with 1 s pauses) to ``--minutes`` of audio and recorded
-with :func:`tingwu_nb.record` at ``speed=math.inf`` (= ``tingwu_nb.pacing.MAX_SPEED``) on a
+with :func:`tingwu_nb.record` at ``speed=math.inf`` (= ``tingwu_nb.client.pacing.MAX_SPEED``) on a
 loopback emulator. Prints:
 
 * throughput: audio seconds per wall second, first audio frame -> TranscriptionCompleted;
@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tingwu_nb import events as ev
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.app import Emulator
-from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
-from tingwu_nb.metrics import wer
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
+from tingwu_nb.research.metrics import wer
 from tingwu_nb.samples import load_sample_meeting, write_wav
-from tingwu_nb.session import record
+from tingwu_nb.session.recording import record
 
 GAP_S = 1.0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tingwu_nb.metrics import wer  # noqa: F401 - re-exported for the test modules
+from tingwu_nb.research.metrics import wer  # noqa: F401 - re-exported for the test modules
 from tingwu_nb.samples import (  # noqa: F401 - write_wav re-exported for the test modules
     load_sample_meeting,
     sample_meeting_path,
@@ -37,7 +37,7 @@ def sample_pcm16k() -> np.ndarray:
 def engine():
     """One SpeechEngine for the whole run, so models load once."""
     pytest.importorskip("faster_whisper")
-    from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
+    from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
 
     return SpeechEngine(EngineConfig())
 

@@ -13,11 +13,11 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from tingwu_nb.auth import AcsAuth
+from tingwu_nb.client.auth import AcsAuth
+from tingwu_nb.client.tasks import TingwuClient
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.rest import rest_routes
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
-from tingwu_nb.tasks import TingwuClient
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from tingwu_nb.audio import (
+from tingwu_nb.client.audio import (
     FORMATS,
     AudioInfo,
     Frame,

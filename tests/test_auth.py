@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-from tingwu_nb.auth import (
+from tingwu_nb.client.auth import (
     EMPTY_SHA256,
     AcsAuth,
     NonceCache,

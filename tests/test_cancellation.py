@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
-from tingwu_nb import events as ev
-from tingwu_nb.audio import stream_frames
-from tingwu_nb.lifecycle import Recording, open_session, settle
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.session import Session, record
-from tingwu_nb.stream import RealtimeStream
+from tingwu_nb.client.audio import stream_frames
+from tingwu_nb.client.stream import RealtimeStream
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.session.lifecycle import Recording, open_session, settle
+from tingwu_nb.session.recording import Session, record
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

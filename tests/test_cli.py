@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import sample_turns_wav
+from tingwu_nb.client.tasks import TingwuClient
 from tingwu_nb.config import Credentials
-from tingwu_nb.tasks import TingwuClient
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from tingwu_nb import events as ev
-from tingwu_nb.codec import decode, encode, from_object, split_objects
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.codec import decode, encode, from_object, split_objects
 from tingwu_nb.errors import RemoteProtocolError
 
 TASK = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -11,8 +11,8 @@ import pathlib
 
 import pytest
 
+from tingwu_nb.client.taskinfo import TaskInfo
 from tingwu_nb.config import RedactedMapping, SecretText, secret_text
-from tingwu_nb.taskinfo import TaskInfo
 
 IPython = pytest.importorskip("IPython")
 from IPython.core.formatters import DisplayFormatter  # noqa: E402

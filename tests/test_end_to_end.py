@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import requires, sample_turns_wav, wer, write_wav
-from tingwu_nb import events as ev
-from tingwu_nb.audio import load_pcm
+from tingwu_nb.client.audio import load_pcm
+from tingwu_nb.client.stream import RealtimeStream
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.app import Emulator
 from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
 from tingwu_nb.errors import AudioError, ParameterError, TaskFailedError, TransportError
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.session import Session, record
-from tingwu_nb.stream import RealtimeStream
+from tingwu_nb.session.recording import Session, record
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -98,7 +98,7 @@ async def test_every_stream_format_round_trips(emulator, clip3, sample_truth, tm
 
 async def test_stop_loses_no_sentence(emulator, engine, sample_pcm16k, sample_truth, tmp_path):
     """Audio cut mid-sentence: the open sentence is flushed on Stop, like an offline decode."""
-    from tingwu_nb.emulator.recognizer import StreamingRecognizer
+    from tingwu_nb.emulator.engine.recognizer import StreamingRecognizer
 
     cut = int((sample_truth["turns"][2]["start_s"] + 2.0) * 16000)  # two seconds into turn 3
     pcm = sample_pcm16k[:cut]
@@ -141,8 +141,8 @@ async def test_output_level_1_sends_no_interims(emulator, clip3, tmp_path):
 
 async def test_events_as_async_iterator(emulator, clip3):
     """A RealtimeStream yields live events to `async for` while audio is being sent."""
-    from tingwu_nb.audio import stream_frames
-    from tingwu_nb.stream import stream_frames_to
+    from tingwu_nb.client.audio import stream_frames
+    from tingwu_nb.client.stream import stream_frames_to
 
     frames = stream_frames(load_pcm(clip3, sample_rate=16000), 16000, "pcm")
     async with emulator.client() as client:
@@ -244,7 +244,7 @@ async def test_no_secret_reaches_the_session_directory_or_a_repr(emulator, clip3
 
 async def test_start_payload_max_sentence_silence_is_honoured(emulator, clip3, tmp_path):
     """An NLS `max_sentence_silence` of 2 s joins turns separated by shorter pauses."""
-    from tingwu_nb.stream import StreamOptions
+    from tingwu_nb.client.stream import StreamOptions
 
     request = RealtimeTaskRequest.create(output_level=1)
     async with emulator.client() as client:
@@ -259,7 +259,7 @@ async def test_server_closes_the_socket_after_task_failed(emulator):
 
     import websockets
 
-    from tingwu_nb.protocol import ClientSession
+    from tingwu_nb.contract.protocol import ClientSession
 
     async with emulator.client() as client:
         task = await client.create_realtime_task(RealtimeTaskRequest.create(format="opus"))

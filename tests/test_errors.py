@@ -24,10 +24,10 @@ import pytest
 
 from tests.conftest import sample_turns_wav, write_wav
 from tests.test_audio import speechlike
-from tingwu_nb.audio import decode_audio, load_pcm
 from tingwu_nb.cli import main
+from tingwu_nb.client.audio import decode_audio, load_pcm
 from tingwu_nb.errors import AudioWarning
-from tingwu_nb.session import Session
+from tingwu_nb.session.recording import Session
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

@@ -14,21 +14,21 @@ import numpy as np
 import pytest
 
 from tests.conftest import requires, wer, write_wav
-from tingwu_nb import events as ev
-from tingwu_nb.emulator.decoding import (
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.emulator.engine.decoding import (
     INTERIM,
     DecodeOptions,
     choose_language,
     normalise,
     token_budget,
 )
-from tingwu_nb.emulator.engine import DEFAULT_CANDIDATES, SpeechEngine
-from tingwu_nb.emulator.recognizer import Final, SpeechStart, StreamingRecognizer
-from tingwu_nb.emulator.textnorm import find_loop, is_blank, keep_scripts, scripts_in, to_simplified
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.params import RealtimeTaskRequest
+from tingwu_nb.emulator.engine.engine import DEFAULT_CANDIDATES, SpeechEngine
+from tingwu_nb.emulator.engine.recognizer import Final, SpeechStart, StreamingRecognizer
+from tingwu_nb.emulator.engine.textnorm import find_loop, is_blank, keep_scripts, scripts_in, to_simplified
 from tingwu_nb.samples import speak, spoken_clip
-from tingwu_nb.session import record
+from tingwu_nb.session.recording import record
 
 ZH = ("cmn-latn-pinyin", "我们今天开会讨论这个项目的进度。请大家准备好发言。")
 EN = ("en-us", "Please send the report before Friday.")

@@ -2,7 +2,7 @@
 
 The long recording is the bundled sample meeting tiled (with known truth), streamed through the
 real emulator over loopback at the fastest accepted speed (``speed=math.inf`` means
-``tingwu_nb.pacing.MAX_SPEED``). The stop-wait tests use small real WebSocket servers that
+``tingwu_nb.client.pacing.MAX_SPEED``). The stop-wait tests use small real WebSocket servers that
 misbehave on purpose (the pattern of ``tests/test_stream.py``).
 """
 
@@ -22,14 +22,14 @@ import websockets
 
 from tests.conftest import wer, write_wav
 from tests.test_stream import server, start_then
-from tingwu_nb import events as ev
-from tingwu_nb.audio import Frame, PacingReport, paced, stream_frames
+from tingwu_nb.client.audio import Frame, PacingReport, paced, stream_frames
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.stream import RealtimeStream, StreamOptions
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.runtime import SpeedGuard
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.session import record
-from tingwu_nb.stream import RealtimeStream, StreamOptions
+from tingwu_nb.session.recording import record
 
 pytestmark = pytest.mark.network
 
@@ -97,17 +97,17 @@ async def test_sending_faster_than_the_limit_fails_the_stream(emulator, sample_p
 _SHUTDOWN_SCRIPT = textwrap.dedent("""
     import asyncio, math, sys, threading, time
     import numpy as np
-    from tingwu_nb.audio import stream_frames
-    from tingwu_nb.connect import embedded_emulator
-    from tingwu_nb.params import RealtimeTaskRequest
+    from tingwu_nb.client.audio import stream_frames
+    from tingwu_nb.session.connect import embedded_emulator
+    from tingwu_nb.contract.params import RealtimeTaskRequest
     from tingwu_nb.samples import load_sample_meeting
-    from tingwu_nb.stream import RealtimeStream, stream_frames_to
+    from tingwu_nb.client.stream import RealtimeStream, stream_frames_to
 
     mode = sys.argv[1]  # "stop" | "draining" | "exit" | "exit-draining"
     draining, exiting = mode.endswith("draining"), mode.startswith("exit")
     if mode == "draining":  # the slower base model: a backlog is still being recognised after Stop
         from tingwu_nb.emulator.app import Emulator
-        from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
+        from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
         emu = Emulator(engine=SpeechEngine(EngineConfig(english_model="base"))).start()
     else:
         emu = embedded_emulator()  # stopped by atexit

@@ -24,9 +24,9 @@ import pytest
 import websockets
 
 from tests.conftest import wer
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.handshake import first_occurrence
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.params import RealtimeTaskRequest
 from tingwu_nb.samples import spoken_clip
 
 pytestmark = [pytest.mark.network]
@@ -117,7 +117,7 @@ def test_raw_handshake_answers_from_the_first_key(emulator, headers, first_key):
 
 
 async def test_websockets_client_still_connects(emulator):
-    """The websockets client (what tingwu_nb.stream uses) validates the emulator's handshake."""
+    """The websockets client (what tingwu_nb.client.stream uses) validates the emulator's handshake."""
     url = await asyncio.to_thread(join_url, emulator)
     async with websockets.connect(url, open_timeout=10) as ws:
         assert ws.response.status_code == 101

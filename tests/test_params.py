@@ -1,4 +1,4 @@
-"""Tests for tingwu_nb.params: the CreateTask model, its validation rules and wire JSON."""
+"""Tests for tingwu_nb.contract.params: the CreateTask model, its validation rules and wire JSON."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import warnings
 
 import pytest
 
-from tingwu_nb.errors import ConfigError, ParameterError
-from tingwu_nb.params import (
+from tingwu_nb.contract.params import (
     FORMATS,
     LANGUAGES,
     SAMPLE_RATES,
@@ -35,6 +34,7 @@ from tingwu_nb.params import (
     stop_request_body,
     whisper_language,
 )
+from tingwu_nb.errors import ConfigError, ParameterError
 
 CN16 = RealtimeInput(source_language="cn", format="pcm", sample_rate=16000)
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tingwu_nb import events as ev
-from tingwu_nb.codec import decode, encode
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.codec import decode, encode
+from tingwu_nb.contract.protocol import TRANSITIONS, ClientSession, Role, ServerSession, State
 from tingwu_nb.errors import ConfigError, LocalProtocolError, RemoteProtocolError
-from tingwu_nb.protocol import TRANSITIONS, ClientSession, Role, ServerSession, State
 
 ID_A, ID_B = "a" * 32, "b" * 32
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tingwu_nb.recovery import PROVISIONAL, recover
-from tingwu_nb.session import Session
+from tingwu_nb.session.recording import Session
+from tingwu_nb.session.recovery import PROVISIONAL, recover
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tingwu_nb import events as ev
-from tingwu_nb.results import (
+from tingwu_nb.contract import events as ev
+from tingwu_nb.results.transcription import (
     SENTENCE_COLUMNS,
     WORD_COLUMNS,
     join_tokens,

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 import pytest
 import websockets
 
+from tingwu_nb.client.stream import RealtimeStream, StreamOptions
+from tingwu_nb.contract.protocol import ServerSession
 from tingwu_nb.errors import LocalProtocolError, TaskFailedError, TingwuTimeoutError, TransportError
-from tingwu_nb.protocol import ServerSession
-from tingwu_nb.stream import RealtimeStream, StreamOptions
 
 pytestmark = pytest.mark.network
 

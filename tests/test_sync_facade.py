@@ -8,8 +8,8 @@ import math
 import pytest
 
 from tests.conftest import sample_turns_wav
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.session import record_sync, run_sync
+from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.session.recording import record_sync, run_sync
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

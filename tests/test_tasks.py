@@ -15,12 +15,12 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from tests.serve import FakeClock, RestEmulator, rest_emulator, serve
+from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy
+from tingwu_nb.client.tasks import TaskInfo, TingwuClient
 from tingwu_nb.config import Credentials
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.store import TaskRecord
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
-from tingwu_nb.ratelimit import RateLimiter, RetryPolicy
-from tingwu_nb.tasks import TaskInfo, TingwuClient
 
 pytestmark = pytest.mark.network
 
@@ -76,7 +76,7 @@ async def test_create_stop_wait_with_progressive_results(emu: Emu):
 
 async def test_params_request_object_is_accepted(emu: Emu):
     """An object with to_wire(app_key) (params.RealtimeTaskRequest) is sent as the body."""
-    from tingwu_nb.params import RealtimeTaskRequest
+    from tingwu_nb.contract.params import RealtimeTaskRequest
 
     async with emu.client() as client:
         task = await client.create_realtime_task(RealtimeTaskRequest.from_wire(START))

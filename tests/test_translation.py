@@ -8,10 +8,10 @@ import subprocess
 import pytest
 
 from tests.conftest import requires
-from tingwu_nb import events as ev
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.errors import ServiceError
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.session import record
+from tingwu_nb.session.recording import record
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

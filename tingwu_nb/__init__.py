@@ -9,10 +9,13 @@ load only when used).
 
 from __future__ import annotations
 
-from .audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
-from .config import Credentials, redact_text, redact_url, resolve_credentials
-from .connect import connect
-from .errors import (
+from tingwu_nb.client.audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.stream import RealtimeStream, StreamOptions
+from tingwu_nb.client.tasks import TaskInfo, TingwuClient
+from tingwu_nb.config import Credentials, redact_text, redact_url, resolve_credentials
+from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.errors import (
     AudioError,
     AudioWarning,
     ConfigError,
@@ -34,15 +37,12 @@ from .errors import (
     TingwuTimeoutError,
     TransportError,
 )
-from .metrics import cer, wer
-from .pacing import MAX_SPEED
-from .params import RealtimeTaskRequest
-from .recovery import recover
-from .results import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
-from .samples import load_sample_meeting, sample_meeting_path
-from .session import Session, record, record_sync
-from .stream import RealtimeStream, StreamOptions
-from .tasks import TaskInfo, TingwuClient
+from tingwu_nb.research.metrics import cer, wer
+from tingwu_nb.results.transcription import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
+from tingwu_nb.samples import load_sample_meeting, sample_meeting_path
+from tingwu_nb.session.connect import connect
+from tingwu_nb.session.recording import Session, record, record_sync
+from tingwu_nb.session.recovery import recover
 
 __version__ = "0.1.0"
 

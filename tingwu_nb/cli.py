@@ -32,10 +32,10 @@ import sys
 import time
 from typing import NoReturn
 
-from . import events as ev
-from .clirun import exit_code_for, one_line, run_guarded
-from .errors import ParameterError
-from .samples import sample_meeting_path
+from tingwu_nb.clirun import exit_code_for, one_line, run_guarded
+from tingwu_nb.contract import events as ev
+from tingwu_nb.errors import ParameterError
+from tingwu_nb.samples import sample_meeting_path
 
 __all__ = ["main"]
 
@@ -56,7 +56,7 @@ def _live_printer(quiet: bool):
 
 
 def _request(args: argparse.Namespace):
-    from .params import RealtimeTaskRequest
+    from tingwu_nb.contract.params import RealtimeTaskRequest
 
     return RealtimeTaskRequest.create(
         language=args.language, sample_rate=args.sample_rate, format=args.format,
@@ -69,10 +69,10 @@ def _request(args: argparse.Namespace):
 async def _transcribe(args: argparse.Namespace) -> int:
     import httpx
 
-    from .audio import probe
-    from .connect import connect, describe_endpoint
-    from .lifecycle import check_out_dir
-    from .session import record
+    from tingwu_nb.client.audio import probe
+    from tingwu_nb.session.connect import connect, describe_endpoint
+    from tingwu_nb.session.lifecycle import check_out_dir
+    from tingwu_nb.session.recording import record
 
     request = _request(args)  # everything is checked before anything starts
     probe(args.file)
@@ -96,7 +96,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
 
 
 async def _recover(args: argparse.Namespace) -> int:
-    from .recovery import recover
+    from tingwu_nb.session.recovery import recover
 
     session = await recover(args.directory)
     _print_sentences(session)
@@ -118,13 +118,13 @@ def _print_sentences(session) -> None:
 
 
 def _speed_label(speed: float) -> str:
-    from .pacing import MAX_SPEED
+    from tingwu_nb.client.pacing import MAX_SPEED
 
     return f"max ({MAX_SPEED:g}×)" if math.isinf(speed) else f"{speed:g}×"
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from .emulator.app import Emulator
+    from tingwu_nb.emulator.app import Emulator
 
     emulator = Emulator(host=args.host, port=args.port).start()
     creds = emulator.credentials
@@ -157,7 +157,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _speed(text: str) -> float:
-    from .session import parse_speed
+    from tingwu_nb.session.recording import parse_speed
 
     try:
         return parse_speed(text)

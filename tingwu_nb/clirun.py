@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from tingwu_nb.errors import (
     AudioError,
     AudioWarning,
     ConfigError,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ConfigError, CredentialsError
+from tingwu_nb.errors import ConfigError, CredentialsError
 
 __all__ = [
     "MASK",

@@ -38,7 +38,7 @@ def sample_meeting_truth() -> dict[str, Any]:
 
 def load_sample_meeting(sample_rate: int = 16000) -> tuple[np.ndarray, dict[str, Any]]:
     """The sample meeting as int16 mono PCM at ``sample_rate`` (16000 or 8000) and its truth."""
-    from .audio import load_pcm
+    from tingwu_nb.client.audio import load_pcm
 
     return load_pcm(sample_meeting_path(), sample_rate=sample_rate), sample_meeting_truth()
 
@@ -51,7 +51,7 @@ def speak(text: str, voice: str = "en-us", *, sample_rate: int = 16000, words_pe
         FileNotFoundError: ``espeak-ng`` is not installed (``apt-get install espeak-ng``);
             tests skip on it with that reason.
     """
-    from .audio import load_pcm
+    from tingwu_nb.client.audio import load_pcm
 
     if shutil.which("espeak-ng") is None:
         raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")

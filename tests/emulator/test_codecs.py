@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests.test_audio import aligned, espeak_pcm, spectral_similarity, speechlike
-from tingwu_nb.audio import FORMATS, encode, stream_frames
-from tingwu_nb.emulator.codecs import DecodeError, StreamDecoder, sniff
+from tingwu_nb.client.audio import FORMATS, encode, stream_frames
+from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder, sniff
 
 # most output beyond the source each codec may add (priming + padding), in samples
 EXTRA = {

@@ -7,13 +7,13 @@ import math
 import pytest
 
 from tests.conftest import sample_turns_wav
-from tingwu_nb import events as ev
-from tingwu_nb.audio import load_pcm, stream_frames
+from tingwu_nb.client.audio import load_pcm, stream_frames
+from tingwu_nb.client.stream import RealtimeStream, stream_frames_to
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.emulator.app import Emulator
 from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
 from tingwu_nb.errors import TaskFailedError
-from tingwu_nb.params import RealtimeTaskRequest
-from tingwu_nb.stream import RealtimeStream, stream_frames_to
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from tingwu_nb.emulator.diarize import OnlineDiarizer, diarize, embed
+from tingwu_nb.emulator.engine.diarize import OnlineDiarizer, diarize, embed
 from tingwu_nb.samples import load_sample_meeting
 
 DATA = Path(__file__).resolve().parents[2] / "tingwu_nb" / "data"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine, whisper_language
+from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine, whisper_language
 from tingwu_nb.errors import ParameterError
-from tingwu_nb.metrics import normalize_text as norm
+from tingwu_nb.research.metrics import normalize_text as norm
 from tingwu_nb.samples import load_sample_meeting as load_sample
 
 pytestmark = pytest.mark.slow

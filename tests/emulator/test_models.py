@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tingwu_nb.emulator.models import (
+from tingwu_nb.emulator.engine.models import (
     MODELS,
     ModelHashMismatch,
     ModelNotInstalled,

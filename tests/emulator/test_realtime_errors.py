@@ -10,9 +10,9 @@ import pytest
 
 from tests.test_long_recording import stream_until_failed
 from tests.test_nls_sdk import ErrorLog
+from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.emulator.app import Emulator
-from tingwu_nb.emulator.engine import EngineConfig, SpeechEngine
-from tingwu_nb.pacing import MAX_SPEED
+from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
 
 pytestmark = pytest.mark.network
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from tingwu_nb.emulator.engine import SpeechEngine
-from tingwu_nb.emulator.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from tingwu_nb.emulator.engine.engine import SpeechEngine
+from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
 from tingwu_nb.errors import ParameterError
-from tingwu_nb.metrics import normalize_text as norm
+from tingwu_nb.research.metrics import normalize_text as norm
 from tingwu_nb.samples import load_sample_meeting as load_sample
 
 pytestmark = pytest.mark.slow

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.serve import RestEmulator, rest_emulator
-from tingwu_nb.auth import format_date, sign
+from tingwu_nb.client.auth import format_date, sign
+from tingwu_nb.client.tasks import TingwuClient
 from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.errors import ServiceError
-from tingwu_nb.tasks import TingwuClient
 
 pytestmark = pytest.mark.network
 

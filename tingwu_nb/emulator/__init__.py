@@ -13,11 +13,11 @@ __all__ = ["ContractChoices", "Emulator", "EmulatorConfig", "create_app"]
 
 def __getattr__(name: str) -> Any:
     if name in ("Emulator", "create_app"):
-        from . import app
+        from tingwu_nb.emulator import app
 
         return getattr(app, name)
     if name in ("ContractChoices", "EmulatorConfig"):
-        from . import contract
+        from tingwu_nb.emulator import contract
 
         return getattr(contract, name)
     raise AttributeError(name)

@@ -26,20 +26,20 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
-from ..config import Credentials
-from .contract import EmulatorConfig
-from .handshake import FirstKeyWebSocketProtocol
-from .postprocess import postprocess
-from .realtime import websocket_endpoint
-from .rest import rest_routes
-from .runtime import StreamRuntime
-from .store import TaskStore
+from tingwu_nb.config import Credentials
+from tingwu_nb.emulator.analysis.postprocess import postprocess
+from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
+from tingwu_nb.emulator.realtime import websocket_endpoint
+from tingwu_nb.emulator.rest import rest_routes
+from tingwu_nb.emulator.runtime import StreamRuntime
+from tingwu_nb.emulator.store import TaskStore
 
 __all__ = ["Emulator", "create_app"]
 
 
 def _default_engine() -> Any:
-    from .engine import EngineConfig, SpeechEngine
+    from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
 
     return SpeechEngine(EngineConfig())
 
@@ -47,7 +47,7 @@ def _default_engine() -> Any:
 def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore | None = None) -> Starlette:
     """A Starlette app serving the whole Tingwu contract for ``config``.
 
-    ``engine`` is a :class:`~tingwu_nb.emulator.engine.SpeechEngine` (built lazily by
+    ``engine`` is a :class:`~tingwu_nb.emulator.engine.engine.SpeechEngine` (built lazily by
     default). The store is exposed as ``app.state.store`` for inspection; ``app.state.streams``
     is the :class:`~tingwu_nb.emulator.runtime.StreamRuntime` (decode threads, live streams)
     whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does.
@@ -125,8 +125,8 @@ class Emulator:
         return self.app.state.engine
 
     def client(self, **kwargs: Any) -> Any:
-        """A :class:`~tingwu_nb.tasks.TingwuClient` for this emulator (caller closes it)."""
-        from ..tasks import TingwuClient
+        """A :class:`~tingwu_nb.client.tasks.TingwuClient` for this emulator (caller closes it)."""
+        from tingwu_nb.client.tasks import TingwuClient
 
         return TingwuClient(endpoint=self.endpoint, app_key=self.app_key, credentials=self.credentials, **kwargs)
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from tingwu_nb.pacing import MAX_SPEED
-from tingwu_nb.ratelimit import DEFAULT_QPS
+from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.ratelimit import DEFAULT_QPS
 
 __all__ = ["ContractChoices", "EmulatorConfig"]
 
@@ -107,7 +107,7 @@ class ContractChoices:
     # the ASGI app, so only audio and commands count (the stricter reading; not switchable).
     # rt §5.2: fastest accepted audio rate as a multiple of real time (None = accept any rate).
     # The cloud's limit is UNCONFIRMED ("real-time or near-real-time"); the emulator accepts up
-    # to tingwu_nb.pacing.MAX_SPEED (10x), the speed the toolkit's "max" sends at. Measured from
+    # to tingwu_nb.client.pacing.MAX_SPEED (10x), the speed the toolkit's "max" sends at. Measured from
     # TranscriptionStarted as a leaky bucket (emulator/runtime.py SpeedGuard) that lets audio run
     # ``max_speed_burst_s`` ahead of the limit and banks as much credit while the client is
     # slower. Exceeding it: TaskFailed 40000000 "Gateway:CLIENT_ERROR:Audio is sent faster than

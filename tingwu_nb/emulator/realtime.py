@@ -1,7 +1,7 @@
 """The emulator's WebSocket join URL: the server role of the realtime protocol, driven for real.
 
 One :class:`StreamHandler` per connection. A receive loop feeds text and binary frames to
-:class:`tingwu_nb.protocol.ServerSession` (which validates commands and ids), enforces the
+:class:`tingwu_nb.contract.protocol.ServerSession` (which validates commands and ids), enforces the
 idle timeout, decodes the task's stream format and enforces the sending speed limit
 (:class:`~tingwu_nb.emulator.runtime.SpeedGuard`). A worker feeds the decoded audio to the
 streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's decode threads
@@ -23,15 +23,22 @@ from typing import Any
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .. import events as ev
-from ..protocol import ServerSession
-from .codecs import DecodeError, StreamDecoder
-from .contract import ContractChoices
-from .diarize import OnlineDiarizer
-from .recognizer import Final, Interim, SpeechStart, StreamingRecognizer
-from .runtime import SHUTDOWN_STATUS, SHUTDOWN_TEXT, ShuttingDown, SpeedGuard, StreamRuntime, take_samples
-from .store import TaskRecord, TaskStore
-from .translate import SentenceTranslator
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.protocol import ServerSession
+from tingwu_nb.emulator.analysis.translate import SentenceTranslator
+from tingwu_nb.emulator.contract import ContractChoices
+from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
+from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
+from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from tingwu_nb.emulator.runtime import (
+    SHUTDOWN_STATUS,
+    SHUTDOWN_TEXT,
+    ShuttingDown,
+    SpeedGuard,
+    StreamRuntime,
+    take_samples,
+)
+from tingwu_nb.emulator.store import TaskRecord, TaskStore
 
 __all__ = ["FEED_CHUNK_MS", "StreamHandler", "websocket_endpoint"]
 

@@ -27,12 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tingwu_nb.auth import NonceCache, verify
+from tingwu_nb.client.auth import NonceCache, verify
+from tingwu_nb.client.ratelimit import TokenBucket
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.emulator.validate import Validator, reject
 from tingwu_nb.errors import ServiceError, ThrottledError
-from tingwu_nb.ratelimit import TokenBucket
 
 __all__ = ["TASKS_PATH", "rest_routes"]
 

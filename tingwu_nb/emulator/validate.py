@@ -2,7 +2,7 @@
 
 The emulator validates the JSON it receives (not our typed model) so that it also checks
 clients other than tingwu_nb; the allowed values are the contract's, shared with
-:mod:`tingwu_nb.params` (rest-api §2.2–§2.3, error codes §5.2).
+:mod:`tingwu_nb.contract.params` (rest-api §2.2–§2.3, error codes §5.2).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from tingwu_nb.contract.params import FORMATS, LANGUAGE_HINTS, SAMPLE_RATES, TARGET_LANGUAGES
+from tingwu_nb.contract.params import LANGUAGES as _LANGUAGES
+from tingwu_nb.emulator.analysis.translate import unsupported_directions
 from tingwu_nb.emulator.contract import EmulatorConfig
-from tingwu_nb.emulator.translate import unsupported_directions
 from tingwu_nb.errors import ServiceError
-from tingwu_nb.params import FORMATS, LANGUAGE_HINTS, SAMPLE_RATES, TARGET_LANGUAGES
-from tingwu_nb.params import LANGUAGES as _LANGUAGES
 
 __all__ = ["Validator", "is_int", "reject"]
 

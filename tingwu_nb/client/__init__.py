@@ -1,0 +1,7 @@
+"""I/O against a Tingwu endpoint, built on :mod:`tingwu_nb.contract`.
+
+``auth`` (ACS3 signing), ``tasks`` / ``taskinfo`` / ``ratelimit`` / ``httpcheck`` (the REST
+client: CreateTask, GetTaskInfo, result downloads, retries, clear errors), ``stream`` (the
+WebSocket driver for the join URL), ``audio`` / ``audiofile`` / ``audiotimeline`` /
+``bitstream`` / ``pacing`` (probe, decode, convert, encode and pace the audio).
+"""

@@ -1,0 +1,124 @@
+"""Real-time pacing of audio frames, with a report of how far sending fell behind.
+
+Pure asyncio: the clock and the sleep are parameters, so the schedule can be checked with a
+fake clock. :mod:`tingwu_nb.client.audio` re-exports everything here; import from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+__all__ = ["MAX_SPEED", "Frame", "PacingReport", "paced"]
+
+#: The fastest pacing the toolkit sends at, as a multiple of real time: what ``speed="max"`` /
+#: ``math.inf`` means for :func:`tingwu_nb.record` and ``tingwu-nb transcribe --speed max``, and
+#: the emulator's default limit (``ContractChoices.max_speed_factor``). The cloud's own limit is
+#: UNCONFIRMED (rt §5.2: "real-time or near-real-time"; the official sample paces at ~2x).
+MAX_SPEED = 10.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One WebSocket binary frame of encoded audio.
+
+    ``data`` is never empty. ``start_ms`` / ``end_ms`` give the span of audio (from the start
+    of the stream) the frame carries; :func:`paced` sends a frame when ``start_ms`` is due.
+    """
+
+    data: bytes
+    start_ms: int
+    end_ms: int
+
+    def __repr__(self) -> str:
+        return f"Frame({len(self.data)} bytes, {self.start_ms}-{self.end_ms} ms)"
+
+
+@dataclass
+class PacingReport:
+    """How sending kept to the real-time schedule; filled in while :func:`paced` runs.
+
+    ``frames`` yielded so far, ``audio_s`` of audio they span, ``wall_s`` elapsed since the
+    first frame, ``max_lag_s`` / ``mean_lag_s`` how late frames were yielded against their due
+    time (0 when the consumer keeps up; always 0 at ``speed=math.inf``, which has no schedule),
+    ``shifted_s`` how far the schedule was pushed back because sending fell further behind
+    than ``max_catch_up_ms`` allows.
+    """
+
+    frames: int = 0
+    audio_s: float = 0.0
+    wall_s: float = 0.0
+    max_lag_s: float = 0.0
+    mean_lag_s: float = 0.0
+    shifted_s: float = 0.0
+
+
+async def paced(
+    frames: Iterable[Frame],
+    *,
+    speed: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    report: PacingReport | None = None,
+    max_catch_up_ms: int | None = None,
+) -> AsyncIterator[Frame]:
+    """Yield ``frames`` at ``speed`` × real time on an absolute schedule.
+
+    Frame *i* is due at ``t0 + (start_ms_i - start_ms_0) / 1000 / speed`` where ``t0`` is the
+    clock when the first frame is yielded; lateness never accumulates (a slow send is caught up
+    by shorter sleeps later), except that with ``max_catch_up_ms`` a frame later than that much
+    audio (at ``speed``) pushes the whole schedule back, so a catch-up burst never exceeds it.
+    Send each yielded frame before asking for the next one.
+
+    Args:
+        frames: frames in stream order, e.g. from :func:`tingwu_nb.client.audio.stream_frames`
+            (a generator of live frames works too).
+        speed: 1.0 for real time, 2.0 for twice as fast, ``math.inf`` to send without sleeping.
+        clock: monotonic seconds (seam for tests).
+        sleep: awaitable sleep in seconds (seam for tests).
+        report: a :class:`PacingReport` updated after every frame; read it when done.
+        max_catch_up_ms: bound on the audio sent back to back to catch up after a stall
+            (None: catch up fully). A service that enforces a maximum speed sees no burst above it.
+
+    Raises:
+        ValueError: ``speed`` is not > 0.
+    """
+    if not speed > 0:  # also refuses NaN
+        raise ValueError(f"speed must be > 0 (use math.inf for no pacing), got {speed!r}")
+    report = report if report is not None else PacingReport()
+    report.frames, report.audio_s, report.wall_s, report.max_lag_s, report.mean_lag_s = 0, 0.0, 0.0, 0.0, 0.0
+    report.shifted_s = 0.0
+    catch_up_s = math.inf if max_catch_up_ms is None else max(0.0, max_catch_up_ms / 1000.0 / speed)
+    unpaced = math.isinf(speed)
+    t0: float | None = None  # when frame 0 is due (moves back by report.shifted_s)
+    started = 0.0
+    base_ms = 0
+    lag_sum = 0.0
+    try:
+        for frame in frames:
+            if t0 is None:
+                t0, base_ms = clock(), frame.start_ms
+                started = t0
+            due = t0 + (frame.start_ms - base_ms) / 1000.0 / speed if not unpaced else t0
+            now = clock()
+            if not unpaced and now - due > catch_up_s:  # too late: push the schedule back
+                shift = now - due - catch_up_s
+                t0, due = t0 + shift, due + shift
+                report.shifted_s += shift
+            if not unpaced and due > now:
+                await sleep(due - now)
+                now = clock()
+            lag = 0.0 if unpaced else max(0.0, now - due)
+            lag_sum += lag
+            report.frames += 1
+            report.audio_s = max(report.audio_s, (frame.end_ms - base_ms) / 1000.0)
+            report.max_lag_s = max(report.max_lag_s, lag)
+            report.mean_lag_s = lag_sum / report.frames
+            report.wall_s = now - started
+            yield frame
+    finally:
+        if t0 is not None:
+            report.wall_s = clock() - started

@@ -1,0 +1,122 @@
+"""Post-meeting processing after ``operation=stop``: the result files of a realtime record.
+
+Runs while the task is ONGOING in phase ``postprocessing`` and fills ``record.files`` /
+``record.results`` progressively (the mp3 first, then the Transcription), exactly as the
+REST side exposes them (spec rest-api §3: keys appear as they become ready).
+
+The Transcription file (spec rest-api §4.1) is built from the final sentences the stream
+produced, so the live SentenceEnd events and the file agree sentence for sentence. With
+diarization on, speakers are re-clustered over the whole recording, which is more accurate
+than the provisional live labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tingwu_nb.client.audio import encode
+from tingwu_nb.emulator.engine.diarize import diarize
+from tingwu_nb.emulator.store import TaskRecord
+
+__all__ = ["build_transcription", "build_translation", "postprocess"]
+
+MP3_BITRATE = 128_000  # realtime guide: realtime MP3 transcoding is 128 kb/s
+
+
+def _token_text(word: str, is_last: bool, sentence_text: str) -> str:
+    word = word.strip()
+    if is_last and sentence_text and sentence_text[-1] in ".?!。？！," and not word.endswith(sentence_text[-1]):
+        word += sentence_text[-1]
+    return word
+
+
+def build_transcription(
+    task_id: str,
+    sentences: Sequence[dict[str, Any]],
+    speakers: Sequence[str | None],
+    *,
+    duration_ms: int,
+    paragraph_base: int | None = None,
+) -> dict[str, Any]:
+    """The ``{"TaskId", "Transcription"}`` document for ``sentences`` (dicts from the stream).
+
+    Paragraphs group consecutive sentences of one speaker; word ids step by 10 and
+    SentenceIds are global from 1, as in the official samples.
+    """
+    base = paragraph_base if paragraph_base is not None else int(time.time() * 1000) * 1_000_000
+    paragraphs: list[dict[str, Any]] = []
+    word_id = 0
+    for sentence_id, (sentence, speaker) in enumerate(zip(sentences, speakers), start=1):
+        speaker = speaker or "1"
+        if not paragraphs or paragraphs[-1]["SpeakerId"] != speaker:
+            paragraphs.append({"ParagraphId": str(base + sentence_id * 500_000),
+                               "SpeakerId": speaker, "Words": []})
+        words = sentence["words"] or [(sentence["text"], sentence["start_ms"], sentence["end_ms"])]
+        for n, (text, start, end) in enumerate(words):
+            word_id += 10
+            paragraphs[-1]["Words"].append({
+                "Id": word_id, "SentenceId": sentence_id, "Start": int(start), "End": int(end),
+                "Text": _token_text(text, n == len(words) - 1, sentence["text"]),
+            })
+    return {
+        "TaskId": task_id,
+        "Transcription": {
+            "AudioInfo": {"Duration": int(duration_ms)},
+            "Paragraphs": paragraphs,
+            "AudioSegments": [[int(s["start_ms"]), int(s["end_ms"])] for s in sentences],
+        },
+    }
+
+
+def _speakers(record: TaskRecord, audio: np.ndarray) -> list[str | None]:
+    options = (record.parameters or {}).get("Transcription") or {}
+    if not options.get("DiarizationEnabled") or not record.sentences:
+        return [None] * len(record.sentences)
+    spans = [(s["start_ms"], s["end_ms"]) for s in record.sentences]
+    count = (options.get("Diarization") or {}).get("SpeakerCount") or None
+    return list(diarize(audio, spans, sample_rate=record.sample_rate, speaker_count=count))
+
+
+def build_translation(task_id: str, transcription: dict[str, Any], sentences: Sequence[dict[str, Any]],
+                      *, layout: str = "paragraphs") -> dict[str, Any]:
+    """The ``{"TaskId", "Translation"}`` document mirroring the transcription's paragraphs.
+
+    ``layout`` is the contract choice: ``"paragraphs"`` (one target: Translation.Paragraphs[]
+    .Sentences[]) or ``"per-language"`` (Translation.<lang>.Paragraphs[]); rest-api §4.2.
+    """
+    languages = sorted({lang for s in sentences for lang in (s.get("translations") or {})})
+    by_language = {}
+    for lang in languages:
+        paragraphs = []
+        for paragraph in transcription["Transcription"]["Paragraphs"]:
+            ids = sorted({w["SentenceId"] for w in paragraph["Words"]})
+            paragraphs.append({"ParagraphId": paragraph["ParagraphId"], "Sentences": [
+                {"SentenceId": i, "Start": int(sentences[i - 1]["start_ms"]), "End": int(sentences[i - 1]["end_ms"]),
+                 "Text": (sentences[i - 1].get("translations") or {}).get(lang, "")} for i in ids]})
+        by_language[lang] = {"Paragraphs": paragraphs}
+    if layout == "paragraphs" and len(by_language) == 1:
+        return {"TaskId": task_id, "Translation": next(iter(by_language.values()))}
+    return {"TaskId": task_id, "Translation": by_language}
+
+
+async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs") -> None:
+    """Fill ``record.files`` and ``record.results`` for a stopped realtime record."""
+    params = record.parameters or {}
+    pcm = np.frombuffer(bytes(record.pcm), dtype="<i2")
+    duration_ms = int(len(pcm) * 1000 / record.sample_rate)
+    if ((params.get("Transcoding") or {}).get("TargetAudioFormat") or "").lower() == "mp3" and len(pcm):
+        data = await asyncio.to_thread(encode, pcm, record.sample_rate, "mp3", bitrate=MP3_BITRATE)
+        name = f"{record.task_id}.mp3"
+        record.files[name] = data
+        record.output_mp3 = name
+    speakers = await asyncio.to_thread(_speakers, record, pcm)
+    transcription = build_transcription(record.task_id, record.sentences, speakers, duration_ms=duration_ms)
+    record.results["Transcription"] = transcription
+    if params.get("TranslationEnabled"):
+        record.results["Translation"] = build_translation(record.task_id, transcription, record.sentences,
+                                                          layout=translation_layout)

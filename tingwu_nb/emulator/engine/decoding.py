@@ -1,0 +1,252 @@
+"""Bounded Whisper decoding: one encoder pass, a token budget, loops cut instead of paid for.
+
+faster-whisper's ``transcribe`` may decode a window many times: up to six temperatures when
+the output looks repetitive, and again after every re-seek to the last word. On espeak
+Cantonese or Korean a one-second interim could take 27 s. :func:`decode` instead runs, per
+30 s window:
+
+1. one encoder pass (the language, when not fixed, is detected from that same output and
+   chosen among the allowed ``candidates`` only — never a language nobody asked for — with
+   English discounted, see :data:`LID_WEIGHTS`);
+2. one greedy ``generate`` at temperature 0 with ``max_length`` = prompt + :func:`token_budget`
+   (proportional to the audio), plus at most ``len(options.temperatures) - 1`` retries when
+   the hypothesis loops, runs out of budget or compresses too well;
+3. the looping tail of the kept hypothesis cut off (:func:`~.textnorm.find_loop`), word
+   timings from one alignment pass, and the text normalised for the language (scripts it does
+   not write removed, Chinese in Simplified characters, blank words dropped).
+
+This uses faster-whisper 1.2.1's model pieces (``feature_extractor``, ``encode``,
+``get_prompt``, ``add_word_timestamps``, ``model.generate``), pinned in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from tingwu_nb.emulator.engine.textnorm import find_loop, is_blank, keep_scripts, to_simplified
+
+__all__ = [
+    "FINAL",
+    "INTERIM",
+    "LID_WEIGHTS",
+    "DecodeOptions",
+    "Decoded",
+    "choose_language",
+    "decode",
+    "normalise",
+    "token_budget",
+]
+
+SAMPLES_PER_WINDOW = 30 * 16000
+PREPEND = "\"'“¿([{-"
+APPEND = "\"'.。,，!！?？:：”)]}、"
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How hard one decode may try.
+
+    ``tokens_per_second`` and ``base_tokens`` set the budget (see :func:`token_budget`);
+    ``temperatures`` is the whole fallback ladder (``(0.0,)`` = one pass, never sampled).
+    A hypothesis is *degenerate* when it loops, exhausts its budget, or its compression ratio
+    exceeds ``compression_ratio_threshold``; only then is the next temperature tried. Silence
+    is ``no_speech_prob > no_speech_threshold`` with ``avg_logprob < log_prob_threshold``.
+    """
+
+    temperatures: tuple[float, ...] = (0.0,)
+    tokens_per_second: float = 12.0
+    base_tokens: int = 10
+    compression_ratio_threshold: float = 2.4
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    beam_size: int = 1
+    word_timestamps: bool = True
+
+
+#: Interim re-decodes: one greedy pass, nothing else.
+INTERIM = DecodeOptions()
+#: Finals: the same single pass (a sampled retry did not help on the sample meeting or on CJK).
+FINAL = DecodeOptions()
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The kept hypothesis of one decode and what it cost.
+
+    ``words`` are ``(text, start_s, end_s, probability)`` relative to the audio start;
+    ``passes`` counts ``generate`` calls and ``tokens`` the tokens they produced (all passes);
+    ``retries`` the passes beyond the first of each window; ``loop_cut`` is true when a
+    looping tail was removed; ``silence`` when the model judged the audio to hold no speech
+    (text is then empty).
+    """
+
+    text: str
+    words: tuple[tuple[str, float, float, float], ...]
+    avg_logprob: float
+    language: str
+    passes: int
+    tokens: int
+    budget: int
+    loop_cut: bool = False
+    silence: bool = False
+    retries: int = 0
+
+
+def token_budget(seconds: float, options: DecodeOptions = INTERIM) -> int:
+    """Tokens one pass may generate for ``seconds`` of audio (Whisper's hard limit is 440)."""
+    return int(min(440, options.base_tokens + math.ceil(options.tokens_per_second * max(0.0, seconds))))
+
+
+#: Language-ID weights when several candidates compete. Whisper base calls accented or synthetic
+#: speech English far too readily: on espeak Mandarin sentences p(en)/p(zh) reached 14, while
+#: on espeak English it was >= 347 (10 sentences measured). English must win by 50x.
+LID_WEIGHTS: Mapping[str, float] = MappingProxyType({"en": 1 / 50})
+
+
+def choose_language(probabilities: Sequence[tuple[str, float]], candidates: Sequence[str],
+                    weights: Mapping[str, float] = LID_WEIGHTS) -> tuple[str, float]:
+    """The best language among ``candidates`` and its probability (0 if Whisper gave none).
+
+    ``probabilities`` are Whisper's ``(code, p)`` pairs, codes with or without ``<|..|>``;
+    each candidate's ``p`` is multiplied by ``weights.get(code, 1)`` before comparing.
+    """
+    wanted = list(dict.fromkeys(candidates))
+    scores = {code.strip("<|>"): p for code, p in probabilities}
+    best = max(wanted, key=lambda c: scores.get(c, 0.0) * weights.get(c, 1.0))
+    return best, float(scores.get(best, 0.0))
+
+
+def normalise(text: str, language: str, *, word: bool = False) -> str:
+    """Text as the service writes it in ``language`` (Whisper code): foreign scripts removed,
+    Chinese in Simplified characters, outer spaces stripped; ``""`` if nothing is left.
+
+    A whole hypothesis (``word=False``) in zh/ja/ko must hold a letter of that language's own
+    script; a single word may be Latin (an acronym inside a Chinese sentence).
+    """
+    text = keep_scripts(text, language, require_native=not word)
+    if language == "zh":
+        text = to_simplified(text)
+    text = text.strip()
+    return "" if is_blank(text) else text
+
+
+def _compression_ratio(text: str) -> float:
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+@dataclass
+class _Attempt:
+    tokens: list[int]
+    avg_logprob: float
+    no_speech_prob: float
+    degenerate: bool
+    cut: int | None
+
+
+def _generate(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any, budget: int,
+              temperature: float, options: DecodeOptions) -> _Attempt:
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    kwargs: dict[str, Any] = ({"beam_size": options.beam_size} if temperature == 0 else
+                              {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temperature})
+    result = model.model.generate(
+        encoder_output, [prompt], max_length=len(prompt) + budget, return_scores=True,
+        return_no_speech_prob=True, repetition_penalty=options.repetition_penalty,
+        no_repeat_ngram_size=options.no_repeat_ngram_size, suppress_blank=True,
+        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), **kwargs,
+    )[0]
+    tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+    avg = result.scores[0] * len(result.sequences_ids[0]) / (len(result.sequences_ids[0]) + 1)
+    cut = find_loop(tokens)
+    ratio = _compression_ratio(tokenizer.decode(tokens))
+    degenerate = (cut is not None or len(result.sequences_ids[0]) >= budget
+                  or ratio > options.compression_ratio_threshold)
+    return _Attempt(tokens, float(avg), float(result.no_speech_prob), degenerate, cut)
+
+
+def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: str | None,
+                   candidates: Sequence[str], task: str, options: DecodeOptions) -> Decoded:
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+
+    features = model.feature_extractor(audio)
+    frames = min(features.shape[-1] - 1, model.feature_extractor.nb_max_frames)
+    encoder_output = model.encode(pad_or_trim(features[:, :frames]))
+    if not model.model.is_multilingual:
+        language = "en"
+    elif language is None:
+        probabilities = model.model.detect_language(encoder_output)[0]
+        language, _ = choose_language(probabilities, candidates or [probabilities[0][0].strip("<|>")])
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
+    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+    budget = token_budget(len(audio) / 16000, options)
+    attempts: list[_Attempt] = []
+    for temperature in options.temperatures or (0.0,):
+        attempts.append(_generate(model, encoder_output, prompt, tokenizer, budget, temperature, options))
+        if not attempts[-1].degenerate:
+            break
+    spent = sum(len(a.tokens) for a in attempts)
+    best = max(attempts, key=lambda a: (not a.degenerate, a.avg_logprob))
+    if best.no_speech_prob > options.no_speech_threshold and best.avg_logprob < options.log_prob_threshold:
+        return Decoded("", (), best.avg_logprob, language, len(attempts), spent, budget, silence=True,
+                       retries=len(attempts) - 1)
+    tokens = best.tokens[: best.cut] if best.cut is not None else best.tokens
+    written = "en" if task == "translate" else language
+    text = normalise(tokenizer.decode(tokens), written)
+    words: list[tuple[str, float, float, float]] = []
+    if options.word_timestamps and text:
+        segment = {"seek": 0, "start": 0.0, "end": frames * model.feature_extractor.time_per_frame,
+                   "tokens": tokens}
+        model.add_word_timestamps([[segment]], tokenizer, encoder_output, frames, PREPEND, APPEND, 0.0)
+        for w in segment.get("words") or ():
+            word = normalise(w["word"], written, word=True)
+            if word:
+                words.append((word, offset_s + float(w["start"]), offset_s + float(w["end"]),
+                              float(w["probability"])))
+    return Decoded(text, tuple(words), best.avg_logprob, language, len(attempts), spent, budget,
+                   loop_cut=best.cut is not None, retries=len(attempts) - 1)
+
+
+def decode(model: Any, audio: np.ndarray, *, language: str | None, candidates: Sequence[str] = (),
+           task: str = "transcribe", options: DecodeOptions = INTERIM) -> Decoded:
+    """Decode 16 kHz float32 ``audio`` with a ``faster_whisper.WhisperModel``, bounded.
+
+    Args:
+        model: a loaded ``WhisperModel``.
+        language: Whisper code to decode in, or ``None`` to detect it among ``candidates``
+            (all Whisper languages when empty — avoid: espeak Mandarin is detected as Thai).
+        task: ``"transcribe"`` or ``"translate"``.
+        options: :data:`INTERIM`, :data:`FINAL` or your own :class:`DecodeOptions`.
+
+    Returns:
+        One :class:`Decoded` covering the whole audio (windows of 30 s are joined).
+    """
+    parts = [
+        _decode_window(model, audio[i:i + SAMPLES_PER_WINDOW], i / 16000, language=language,
+                       candidates=candidates, task=task, options=options)
+        for i in range(0, max(len(audio), 1), SAMPLES_PER_WINDOW)
+        if len(audio[i:i + SAMPLES_PER_WINDOW]) >= 1600 or i == 0
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    joiner = "" if parts[0].language in ("zh", "ja") else " "
+    spans = [max(len(p.words), 1) for p in parts]
+    return Decoded(
+        joiner.join(p.text for p in parts if p.text),
+        tuple(w for p in parts for w in p.words),
+        float(sum(p.avg_logprob * s for p, s in zip(parts, spans)) / sum(spans)),
+        parts[0].language,
+        sum(p.passes for p in parts), sum(p.tokens for p in parts), sum(p.budget for p in parts),
+        any(p.loop_cut for p in parts), all(p.silence for p in parts), sum(p.retries for p in parts),
+    )

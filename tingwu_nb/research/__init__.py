@@ -1,0 +1,1 @@
+"""Research tooling: comparing conditions over recordings. ``metrics``: WER and CER."""

@@ -1,0 +1,155 @@
+"""The session directory: everything about one realtime record, written as it happens.
+
+Layout (all text is redacted: no AccessKey secret, STS token, ``mc`` token or URL signature)::
+
+    session.json          parameters, task id, phases with monotonic + wall times, status, errors
+    frames.jsonl          one line per audio frame sent: seq, bytes, start_ms, end_ms, mono, wall
+    events.jsonl          one line per event received: its wire JSON + mono, wall, audio_sent_ms
+    sent.<format>         the exact audio bytes sent, appended frame by frame
+    results/<Kind>.json   each result file as downloaded (Transcription, ...)
+    results/<name>.mp3    OutputMp3Path, when transcoding was asked for
+    sentences.parquet     the sentence table (results.SENTENCE_COLUMNS)
+    words.parquet         the word table (results.WORD_COLUMNS)
+
+Lines are flushed one by one, and ``session.json`` is replaced atomically at each phase,
+so a crash (or a dead kernel) loses at most the line being written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tingwu_nb.client.audio import Frame
+from tingwu_nb.config import redact_mapping, redact_text
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.protocol import encode
+
+__all__ = ["SessionWriter", "new_session_dir"]
+
+
+def new_session_dir(root: str | os.PathLike, *, wall: Callable[[], float] = time.time) -> Path:
+    """A fresh, unique directory under ``root`` named by UTC time (created)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(wall()))
+    root = Path(root)
+    for n in range(1000):
+        path = root / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a unique session directory under {root}")
+
+
+class SessionWriter:
+    """Appends one session to its directory; every method writes through immediately.
+
+    Args:
+        directory: an existing, empty directory (see :func:`new_session_dir`).
+        fmt: the stream format (names ``sent.<fmt>``).
+        secrets: strings that must never reach the disk (secret, token, join URL...).
+        clock / wall: seams for monotonic and epoch time.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        fmt: str,
+        secrets: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = Path(directory)
+        (self.directory / "results").mkdir(parents=True, exist_ok=True)
+        self._secrets = [s for s in secrets if s]
+        self._clock = clock
+        self._wall = wall
+        self.meta: dict[str, Any] = {"format_version": 1, "phases": {}, "status": "created"}
+        self._frames = open(self.directory / "frames.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._events = open(self.directory / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._audio = open(self.directory / f"sent.{fmt}", "ab")  # noqa: SIM115
+        self._frame_seq = 0
+        self._event_seq = 0
+
+    @classmethod
+    def reopen(cls, directory: str | os.PathLike, *, secrets: Iterable[str] = ()) -> SessionWriter:
+        """Continue writing an existing session directory (after a crash), keeping its metadata."""
+        directory = Path(directory)
+        meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
+        fmt = ((meta.get("request") or {}).get("Input") or {}).get("Format", "pcm")
+        writer = cls(directory, fmt=fmt, secrets=secrets)
+        writer.meta = meta
+        return writer
+
+    def add_secret(self, value: str | None) -> None:
+        """Never write ``value`` (e.g. the join URL once CreateTask returned it)."""
+        if value:
+            self._secrets.append(value)
+
+    # --- metadata ----------------------------------------------------------------------
+
+    def update(self, **fields: Any) -> None:
+        """Merge ``fields`` into session.json (redacted) and rewrite it atomically."""
+        self.meta.update(fields)
+        self._write_meta()
+
+    def phase(self, name: str) -> None:
+        """Record that phase ``name`` happened now (monotonic and wall time)."""
+        self.meta["phases"][name] = {"mono": self._clock(), "wall": self._wall()}
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        path = self.directory / "session.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self._redact_json(self.meta, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    # --- streams of records -----------------------------------------------------------------
+
+    def frame(self, frame: Frame, mono: float, wall: float) -> None:
+        """Log one audio frame that was just sent (use as RealtimeStream ``on_frame``)."""
+        self._frame_seq += 1
+        self._audio.write(frame.data)
+        self._audio.flush()
+        self._line(self._frames, {"seq": self._frame_seq, "bytes": len(frame.data), "start_ms": frame.start_ms,
+                                  "end_ms": frame.end_ms, "mono": mono, "wall": wall})
+
+    def event(self, event: ev.Event) -> None:
+        """Log one received event (use as RealtimeStream ``on_event``)."""
+        self._event_seq += 1
+        self._line(self._events, {"seq": self._event_seq, "name": event.name, "mono": event.received_at,
+                                  "wall": event.received_wall, "audio_sent_ms": event.audio_sent_ms,
+                                  "message": json.loads(encode(event))})
+
+    def result(self, kind: str, document: Mapping[str, Any]) -> Path:
+        """Store a downloaded result file as ``results/<kind>.json``."""
+        path = self.directory / "results" / f"{kind}.json"
+        path.write_text(self._redact_json(document, indent=1) + "\n", encoding="utf-8")
+        return path
+
+    def blob(self, name: str, data: bytes) -> Path:
+        """Store a downloaded binary result (e.g. the mp3) under ``results/``."""
+        path = self.directory / "results" / Path(name).name
+        path.write_bytes(data)
+        return path
+
+    def close(self) -> None:
+        """Close the append-only files; session.json stays as last written."""
+        for handle in (self._frames, self._events, self._audio):
+            handle.close()
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _line(self, handle: Any, record: Mapping[str, Any]) -> None:
+        handle.write(self._redact_json(record) + "\n")
+        handle.flush()
+
+    def _redact_json(self, obj: Any, indent: int | None = None) -> str:
+        text = json.dumps(redact_mapping(obj), ensure_ascii=False, indent=indent, default=str)
+        return redact_text(text, self._secrets) if self._secrets else text
