@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from tingwu_nb.client.audio import PacingReport
+from tingwu_nb.client.download import MP3, download_results, result_document
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions, stream_frames_to
 from tingwu_nb.config import redact_url
 from tingwu_nb.contract import events as ev
@@ -284,20 +285,31 @@ def _say(exc: BaseException | None) -> str:
 
 async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interval_s: float, timeout_s: float,
                   *, stop: bool = True) -> None:
-    """Stop the record (unless told not to), wait for it, download every result, write the tables."""
+    """Stop the record (unless told not to), wait for it, download every result, write the tables.
+
+    Every file that downloads is saved even when another fails; then the first failure is raised
+    (session.json keeps each one under ``download_errors``).
+    """
     if stop:
         stopped = await client.stop_realtime_task(task_id)
         writer.phase("task_stopped")
         writer.update(stop_request_id=stopped.request_id)
     final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
     writer.phase("task_finished")
+    got = await download_results(client, final)  # concurrent; stale links renewed via GetTaskInfo
+    writer.phase("results_downloaded")
     results = {}
-    for kind, url in sorted(final.result_urls.items()):
-        results[kind] = writer.result(kind, await client.fetch_json(url)).name
-    if final.output_mp3_path:
-        mp3 = await client.fetch_bytes(final.output_mp3_path)
-        results["OutputMp3Path"] = writer.blob(f"{task_id}.mp3", mp3).name
-    fields: dict[str, Any] = {"results": results}
+    for kind, data in sorted(got.files.items()):
+        try:
+            saved = (writer.blob(f"{task_id}.mp3", data) if kind == MP3
+                     else writer.result(kind, result_document(kind, data)))
+        except TingwuError as exc:
+            got.errors[kind] = exc
+            continue
+        results[kind] = saved.name
+    fields: dict[str, Any] = {"results": results, "downloads": {"files": len(results), "refreshes": got.refreshes}}
+    if got.errors:
+        fields["download_errors"] = {kind: error_record(exc) for kind, exc in sorted(got.errors.items())}
     if writer.meta.get("status") != "stream_failed":
         fields["status"] = final.status or "unknown"
     if final.error_code:
@@ -308,6 +320,7 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
         doc = json.loads(transcription.read_text(encoding="utf-8"))
         sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
         words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
+    got.raise_first()  # what arrived is saved; a file that could not be fetched still fails the session
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:
