@@ -1,10 +1,14 @@
-"""Result files and live events as tidy pandas DataFrames.
+"""The Transcription result file and the live SentenceEnd events as tidy pandas DataFrames.
 
 Column lists are constants (checked by tests) so frames join: every frame that refers to the
 transcript has ``sentence_id`` and ``speaker_id``; times are float seconds (``start_s``,
-``end_s``). Parsing is tolerant (spec: unknown keys never break; PascalCase or camelCase).
+``end_s``; NaN when the file has none). Parsing is tolerant (spec: unknown keys never break;
+PascalCase or camelCase). Text columns are ``object`` (str or None).
 
-* :func:`sentences_frame` / :func:`words_frame`: from the Transcription result file.
+* :func:`parse_transcription`: the file's words as plain columns, read in ONE pass (fast path:
+  one list comprehension per field; any odd item falls back to tolerant per-word reading).
+  :func:`words_frame`, :func:`sentences_frame`, :func:`paragraphs_frame` build from it without
+  a second parse; :func:`transcript_frames` gives sentences and words from one parse.
 * :func:`live_sentences_frame`: from the SentenceEnd events received while streaming,
   with latency (receive time minus the time the sentence's last audio was sent).
 * :func:`live_transcript_frames`: the live SentenceEnd events shaped like the Transcription
@@ -15,43 +19,52 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tingwu_nb.contract import events as ev
+from tingwu_nb.results._fields import as_float, as_int, as_str, build, get, payload, records
 
 __all__ = [
     "LIVE_SENTENCE_COLUMNS",
+    "PARAGRAPH_COLUMNS",
     "SENTENCE_COLUMNS",
     "WORD_COLUMNS",
+    "Transcript",
     "join_tokens",
     "live_sentences_frame",
     "live_transcript_frames",
+    "paragraphs_frame",
+    "parse_transcription",
     "sentences_frame",
+    "transcript_frames",
     "words_frame",
 ]
 
 SENTENCE_COLUMNS = ("sentence_id", "speaker_id", "start_s", "end_s", "text", "word_count")
 WORD_COLUMNS = ("word_id", "sentence_id", "speaker_id", "paragraph_id", "start_s", "end_s", "text")
+#: One row per Transcription paragraph (a speaker-homogeneous run), in file order.
+PARAGRAPH_COLUMNS = ("paragraph_id", "paragraph_index", "speaker_id", "start_s", "end_s", "text",
+                     "first_sentence_id", "last_sentence_id", "sentence_count", "word_count")
 LIVE_SENTENCE_COLUMNS = (
     "sentence_id", "index", "speaker_id", "start_s", "end_s", "text", "confidence",
     "received_s", "audio_sent_s", "latency_s",
 )
-
-
-def _get(obj: Mapping[str, Any], *names: str, default: Any = None) -> Any:
-    for name in names:
-        if name in obj:
-            return obj[name]
-    return default
+_SENTENCE_DTYPES = {"sentence_id": "int64", "start_s": "float64", "end_s": "float64", "word_count": "int64"}
+_WORD_DTYPES = {"word_id": "int64", "sentence_id": "int64", "start_s": "float64", "end_s": "float64"}
+_PARAGRAPH_DTYPES = {"paragraph_index": "int64", "start_s": "float64", "end_s": "float64",
+                     "first_sentence_id": "Int64", "last_sentence_id": "Int64", "sentence_count": "int64",
+                     "word_count": "int64"}
 
 
 def _unspaced(char: str) -> bool:
     """True for scripts written without spaces between words (Han, kana, CJK punctuation)."""
     code = ord(char)
-    return (0x2E80 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
-            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF)
+    return code >= 0x2E80 and (code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
+                               or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF)
 
 
 def join_tokens(tokens: Iterable[str]) -> str:
@@ -61,61 +74,175 @@ def join_tokens(tokens: Iterable[str]) -> str:
     none next to Chinese or Japanese characters or full-width punctuation:
     ``["Tingwu", "很", "好", "OK"]`` -> ``"Tingwu很好OK"``, ``["회의를", "시작"]`` -> ``"회의를 시작"``.
     """
-    out = ""
+    parts: list[str] = []
+    spaced_before = False  # the text so far ends in a character of a spaced script
     for token in tokens:
         token = token.strip()
         if not token:
             continue
-        if out and not _unspaced(out[-1]) and not _unspaced(token[0]) and token[0].isalnum():
-            out += " "
-        out += token
+        first = token[0]
+        if spaced_before and first.isalnum() and not _unspaced(first):
+            parts.append(" ")
+        parts.append(token)
+        spaced_before = not _unspaced(token[-1])
+    return "".join(parts)
+
+
+@dataclass
+class Transcript:
+    """A Transcription file's words as plain columns in file order (see :func:`parse_transcription`).
+
+    ``paragraphs`` holds ``(paragraph_id, speaker_id, first word index, end word index)``;
+    ``audio`` the file's ``AudioInfo`` object (``{}`` when absent).
+    """
+
+    word_id: np.ndarray
+    sentence_id: np.ndarray
+    start_ms: np.ndarray
+    end_ms: np.ndarray
+    text: list[str]
+    paragraphs: list[tuple[str | None, str | None, int, int]]
+    audio: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def _per_word(self, column: int) -> np.ndarray:
+        values = np.empty(len(self.paragraphs), dtype=object)
+        values[:] = [p[column] for p in self.paragraphs]
+        counts = [p[3] - p[2] for p in self.paragraphs]
+        return np.repeat(values, counts)
+
+    def words(self) -> pd.DataFrame:
+        """One row per word, in file order (``WORD_COLUMNS``)."""
+        return build(WORD_COLUMNS, _WORD_DTYPES, {
+            "word_id": self.word_id, "sentence_id": self.sentence_id, "speaker_id": self._per_word(1),
+            "paragraph_id": self._per_word(0), "start_s": self.start_ms / 1000.0, "end_s": self.end_ms / 1000.0,
+            "text": _objects(self.text)})
+
+    def sentences(self) -> pd.DataFrame:
+        """One row per sentence id, ascending (``SENTENCE_COLUMNS``): the first word's speaker,
+        the earliest start and latest end of its words, their text joined by :func:`join_tokens`."""
+        sids, n = self.sentence_id, len(self.text)
+        if n == 0:
+            return build(SENTENCE_COLUMNS, _SENTENCE_DTYPES, {c: [] for c in SENTENCE_COLUMNS})
+        if n > 1 and not bool(np.all(sids[1:] >= sids[:-1])):
+            order = np.argsort(sids, kind="stable")
+            sids, starts, ends = sids[order], self.start_ms[order], self.end_ms[order]
+            texts = [self.text[i] for i in order]
+        else:
+            order, starts, ends, texts = None, self.start_ms, self.end_ms, self.text
+        first = np.concatenate(([0], np.flatnonzero(sids[1:] != sids[:-1]) + 1))
+        bounds = np.append(first, n).tolist()
+        speakers = self._per_word(1)[first if order is None else order[first]]
+        return build(SENTENCE_COLUMNS, _SENTENCE_DTYPES, {
+            "sentence_id": sids[first], "speaker_id": speakers,
+            "start_s": np.fmin.reduceat(starts, first) / 1000.0, "end_s": np.fmax.reduceat(ends, first) / 1000.0,
+            "text": _objects([join_tokens(texts[a:b]) for a, b in zip(bounds, bounds[1:])]),
+            "word_count": np.diff(bounds)})
+
+    def paragraphs_frame(self) -> pd.DataFrame:
+        """One row per paragraph, in file order (``PARAGRAPH_COLUMNS``)."""
+        cols: dict[str, list[Any]] = {c: [] for c in PARAGRAPH_COLUMNS}
+        for index, (pid, speaker, a, b) in enumerate(self.paragraphs):
+            ids = self.sentence_id[a:b]
+            cols["paragraph_id"].append(pid)
+            cols["paragraph_index"].append(index)
+            cols["speaker_id"].append(speaker)
+            cols["start_s"].append(float(np.fmin.reduce(self.start_ms[a:b])) / 1000.0 if b > a else np.nan)
+            cols["end_s"].append(float(np.fmax.reduce(self.end_ms[a:b])) / 1000.0 if b > a else np.nan)
+            cols["text"].append(join_tokens(self.text[a:b]))
+            cols["first_sentence_id"].append(int(ids.min()) if b > a else None)
+            cols["last_sentence_id"].append(int(ids.max()) if b > a else None)
+            cols["sentence_count"].append(len(np.unique(ids)))
+            cols["word_count"].append(b - a)
+        return build(PARAGRAPH_COLUMNS, _PARAGRAPH_DTYPES, cols)
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
-def _transcription(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _get(doc, "Transcription", "transcription", default=doc) or {}
+_KEYS = (("Id", "SentenceId", "Start", "End", "Text"), ("id", "sentenceId", "start", "end", "text"))
 
 
-def words_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per word of a Transcription result document (columns: ``WORD_COLUMNS``)."""
-    rows = []
-    for paragraph in _get(_transcription(doc), "Paragraphs", "paragraphs", default=[]) or []:
-        speaker = _get(paragraph, "SpeakerId", "speakerId")
-        pid = _get(paragraph, "ParagraphId", "paragraphId")
-        for word in _get(paragraph, "Words", "words", default=[]) or []:
-            rows.append((
-                int(_get(word, "Id", "id", default=len(rows))),
-                int(_get(word, "SentenceId", "sentenceId", default=0)),
-                None if speaker is None else str(speaker),
-                None if pid is None else str(pid),
-                _get(word, "Start", "start", default=0) / 1000.0,
-                _get(word, "End", "end", default=0) / 1000.0,
-                str(_get(word, "Text", "text", default="")),
-            ))
-    frame = pd.DataFrame(rows, columns=list(WORD_COLUMNS))
-    return frame.astype({"word_id": "int64", "sentence_id": "int64", "start_s": "float64", "end_s": "float64"})
+def _fast(words: list[Any]) -> tuple[list[Any], ...] | None:
+    """Each field as one list comprehension, when every word has it in one spelling."""
+    for i, s, b, e, t in _KEYS:
+        try:
+            return ([w[i] for w in words], [w[s] for w in words], [w[b] for w in words],
+                    [w[e] for w in words], [w[t] for w in words])
+        except (KeyError, TypeError, IndexError):
+            continue
+    return None
 
 
-def sentences_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+def _slow(words: list[Any]) -> tuple[list[Any], ...]:
+    words = [w for w in words if isinstance(w, Mapping)]
+    return tuple([get(w, key) for w in words] for key in _KEYS[0])
+
+
+def _array(values: list[Any], dtype: str, convert: Any, default: Any) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        converted = (convert(v) for v in values)
+        return np.asarray([default if v is None else v for v in converted], dtype=dtype)
+
+
+def parse_transcription(doc: Mapping[str, Any] | None) -> Transcript:
+    """Read a Transcription result document (the wrapper is optional) in one pass.
+
+    Missing ``SentenceId`` -> 0, missing ``Id`` -> the word's position, missing times -> NaN,
+    missing text -> ``""``; items that are not objects are skipped. Use the result's methods
+    (``words()``, ``sentences()``, ``paragraphs_frame()``) or the ``*_frame`` functions.
+    """
+    body = payload(doc, "Transcription")
+    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    paragraphs = []
+    for paragraph in records(body, "Paragraphs"):
+        words = get(paragraph, "Words")
+        words = words if isinstance(words, list) else []
+        fields = _fast(words) or _slow(words)
+        first = len(columns[0])
+        for column, values in zip(columns, fields):
+            column.extend(values)
+        paragraphs.append((as_str(get(paragraph, "ParagraphId")), as_str(get(paragraph, "SpeakerId")),
+                           first, len(columns[0])))
+    ids, sids, starts, ends, texts = columns
+    try:
+        word_id = np.asarray(ids, dtype="int64")
+    except (TypeError, ValueError, OverflowError):
+        word_id = np.asarray([n if as_int(v) is None else as_int(v) for n, v in enumerate(ids)], dtype="int64")
+    if not all(type(t) is str for t in texts):
+        texts = ["" if t is None else str(t) for t in texts]
+    audio = get(body, "AudioInfo")
+    return Transcript(word_id, _array(sids, "int64", as_int, 0), _array(starts, "float64", as_float, np.nan),
+                      _array(ends, "float64", as_float, np.nan), texts, paragraphs,
+                      dict(audio) if isinstance(audio, Mapping) else {})
+
+
+def words_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
+    """One row per word of a Transcription result document, in file order (``WORD_COLUMNS``)."""
+    return parse_transcription(doc).words()
+
+
+def sentences_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
     """One row per sentence of a Transcription result document (``SENTENCE_COLUMNS``)."""
-    words = words_frame(doc)
-    if words.empty:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=t) for c, t in zip(SENTENCE_COLUMNS, ("int64", "object", "float64", "float64",
-                                                                         "object", "int64"))}
-        )
-    grouped = words.groupby("sentence_id", sort=True)
-    frame = pd.DataFrame({
-        "sentence_id": list(grouped.groups),
-        "speaker_id": grouped["speaker_id"].first().to_list(),
-        "start_s": grouped["start_s"].min().to_list(),
-        "end_s": grouped["end_s"].max().to_list(),
-        "text": grouped["text"].apply(join_tokens).to_list(),
-        "word_count": grouped.size().to_list(),
-    })
-    frame = frame.astype({"sentence_id": "int64", "word_count": "int64", "speaker_id": "object"})
-    frame["speaker_id"] = frame["speaker_id"].where(frame["speaker_id"].notna(), None)  # None, not NaN
-    return frame
+    return parse_transcription(doc).sentences()
+
+
+def paragraphs_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
+    """One row per paragraph of a Transcription result document (``PARAGRAPH_COLUMNS``)."""
+    return parse_transcription(doc).paragraphs_frame()
+
+
+def transcript_frames(doc: Mapping[str, Any] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(sentences, words)`` from one parse of a Transcription document."""
+    transcript = parse_transcription(doc)
+    return transcript.sentences(), transcript.words()
 
 
 def live_sentences_frame(

@@ -1,0 +1,154 @@
+"""Tolerant field access and column-wise frame construction shared by the result parsers.
+
+Result files use PascalCase keys (``SentenceId``); the DashScope sibling and some unconfirmed
+layouts use camelCase (``sentenceId``). :func:`get` reads either. Values of the wrong type become
+the column's missing value (None, NaN or ``<NA>``), never an exception. :func:`build` makes a
+DataFrame from one plain list per column with the documented dtypes, so an empty document gives
+an empty frame with the right columns and dtypes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["as_float", "as_int", "as_str", "build", "get", "id_list", "payload", "records", "seconds"]
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def get(obj: Any, *names: str, default: Any = None) -> Any:
+    """The first of ``names`` present in ``obj`` (each tried as written, then camelCase)."""
+    if not isinstance(obj, Mapping):
+        return default
+    for name in names:
+        value = obj.get(name)
+        if value is None:
+            value = obj.get(_camel(name))
+        if value is not None:
+            return value
+    return default
+
+
+def payload(doc: Any, kind: str) -> Any:
+    """The payload of a result file: ``doc[kind]`` (either spelling), or ``doc`` itself when the
+    wrapper is absent (DashScope layout); None for a missing document."""
+    if doc is None:
+        return None
+    if isinstance(doc, Mapping):
+        value = get(doc, kind)
+        if value is not None:
+            return value
+        if "TaskId" in doc or "taskId" in doc:  # a wrapper whose payload is absent
+            return None
+    return doc
+
+
+def records(value: Any, *wrappers: str) -> list[Mapping[str, Any]]:
+    """The list of objects in ``value``: a list, or a dict holding one under a ``wrappers`` key.
+
+    Items that are not objects are dropped; anything else gives ``[]``.
+    """
+    if isinstance(value, Mapping):
+        value = get(value, *wrappers) if wrappers else None
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def as_float(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def seconds(value: Any) -> float:
+    """Milliseconds (number or numeric string) -> float seconds; NaN when missing or invalid."""
+    return as_float(value) / 1000.0
+
+
+def as_int(value: Any) -> Any:
+    """An integer id, or None when missing or not integral (``"7"`` -> 7, True -> None)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def as_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def id_list(value: Any) -> list[int]:
+    """Sentence ids as a list of ints: from a list, one number, or ``"1,2"``; bad items dropped."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(";", ",").split(",")
+    elif not isinstance(value, (list, tuple)):
+        value = [value]
+    out = []
+    for item in value:
+        number = as_int(item.strip() if isinstance(item, str) else item)
+        if number is not None:
+            out.append(number)
+    return out
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):  # element-wise: lists must stay lists, not become 2-D
+        out[i] = value
+    return out
+
+
+def _column(values: Sequence[Any], dtype: str) -> Any:
+    if dtype == "float64":
+        try:
+            return np.asarray(values, dtype="float64")
+        except (TypeError, ValueError):
+            return np.asarray([as_float(v) for v in values], dtype="float64")
+    if dtype == "int64":
+        return np.asarray(values, dtype="int64")
+    if dtype == "Int64":
+        return pd.array(list(values), dtype="Int64")
+    if dtype == "bool":
+        return np.asarray([bool(v) for v in values], dtype=bool)
+    if dtype == "list":
+        return _objects(values)
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    return _objects(values)
+
+
+def build(columns: Sequence[str], dtypes: Mapping[str, str], data: Mapping[str, Iterable[Any]]) -> pd.DataFrame:
+    """A frame with exactly ``columns`` (in order) from one list per column.
+
+    ``dtypes`` maps a column to ``float64``, ``int64``, ``Int64`` (nullable ids), ``bool``,
+    ``list`` (an object column of Python lists) or ``object`` (the default: strings / None).
+    """
+    cols = {}
+    for name in columns:
+        values = data[name]
+        values = values if isinstance(values, (list, np.ndarray)) else list(values)
+        kind = dtypes.get(name, "object")
+        column = values if isinstance(values, np.ndarray) and kind not in ("Int64", "list", "object") \
+            else _column(values, kind)
+        if kind in ("list", "object"):  # explicit: pandas 3 would infer "str" and turn None into NaN
+            column = pd.Series(column, dtype=object, copy=False)
+        cols[name] = column
+    frame = pd.DataFrame(cols)
+    return frame.astype({c: t for c, t in dtypes.items() if t not in ("list", "object")})
