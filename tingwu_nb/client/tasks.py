@@ -214,6 +214,17 @@ class TingwuClient:
         except ValueError as exc:
             raise ServiceError(f"result file is not valid JSON: {exc}") from exc
 
+    async def call_api(
+        self, action: str, method: str, path: str, *, body: Mapping[str, Any] | None = None, resend: bool = True
+    ) -> dict[str, Any]:
+        """One signed, paced and retried call of any Tingwu OpenAPI ``action`` (e.g. the phrases APIs).
+
+        ``path`` is percent-encoded by the caller; ``resend=False`` never sends the request twice
+        once it may have arrived (a create). Returns the decoded success envelope; raises
+        ServiceError (code, message, request id), ThrottledError or TransportError.
+        """
+        return await self._call(action, method, path, body=body, resend=resend)
+
     # -- plumbing ----------------------------------------------------------------
 
     async def _call(
@@ -224,6 +235,7 @@ class TingwuClient:
         *,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        resend: bool | None = None,
     ) -> dict[str, Any]:
         url = f"{path}?{canonical_query(query)}" if query else path
         content = _encode_body(body) if body is not None else b""
@@ -237,7 +249,8 @@ class TingwuClient:
 
         # a realtime start that may have reached the service must not be sent twice (two paid tasks)
         once = action == "CreateTask" and (query or {}).get("operation") != "stop"
-        return await self._with_retries(action, method, send, api_result, resend_after_sent=not once)
+        resend = not once if resend is None else resend
+        return await self._with_retries(action, method, send, api_result, resend_after_sent=resend)
 
     def _retryable(self, exc: ServiceError) -> bool:
         return isinstance(exc, ThrottledError) or exc.status_code in self.retry.retry_on_status

@@ -64,6 +64,11 @@ class ContractChoices:
     repeat_stop_code: str = "BRK.InvalidTaskStatus"  # invented; message "Task is not ongoing."
     # rest §2 query "type"/"operation" and bodies that are not JSON objects; no documented code.
     invalid_parameter_code: str = "InvalidParameter"
+    # rest §9: phrases API errors, none documented (emulator/phrases.py). An unknown PhraseId, in the
+    # phrases APIs and as CreateTask's Parameters.Transcription.PhraseId; an 11th list per account.
+    unknown_phrase_status: int = 400
+    unknown_phrase_code: str = "BRK.InvalidPhraseId"  # invented; message "Invalid phrase id."
+    phrase_quota_code: str = "BRK.PhraseQuotaExceeded"  # invented
     # rest §6.4 step 6: x-acs-action that does not match the route; no documented code.
     action_mismatch_status: int = 400
     action_mismatch_code: str = "InvalidAction.Mismatch"
@@ -148,9 +153,9 @@ class EmulatorConfig:
     verify_signatures: bool = True
     # Post-meeting features the emulator does not compute yet are refused at CreateTask
     # (Emulator.Unsupported) so nobody mistakes a missing result for an empty one; False
-    # accepts and ignores them. Transcription knobs that only tune recognition (PhraseId,
-    # Model, DisfluencyEnabled, ProfanityFilterEnabled, AudioEventDetectionEnabled) are
-    # accepted and ignored either way.
+    # accepts and ignores them. Transcription knobs that only tune recognition (Model,
+    # DisfluencyEnabled, ProfanityFilterEnabled, AudioEventDetectionEnabled) are accepted and
+    # ignored either way; PhraseId biases recognition (emulator/phrases.py).
     refuse_unsupported_features: bool = True
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 

@@ -258,6 +258,7 @@ class StreamHandler:
             interim=self.level >= 2,
             max_sentence_silence_ms=silence,
             language_hints=self.record.input.get("LanguageHints"),  # used with multilingual only
+            hotwords=self.record.hotwords,  # Transcription.PhraseId, resolved at CreateTask
         )
 
     async def _emit(self, outputs: list) -> None:

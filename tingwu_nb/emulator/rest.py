@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from tingwu_nb.client.auth import NonceCache, verify
 from tingwu_nb.client.ratelimit import TokenBucket
 from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.emulator.validate import Validator, reject
 from tingwu_nb.errors import ServiceError, ThrottledError
@@ -60,8 +61,10 @@ class _RestApi:
         clock: Callable[[], float],
         ws_url_for: WsUrlFor | None,
         sleep: Callable[[float], Awaitable[object]],
+        phrases: PhraseStore | None = None,
     ) -> None:
         self.store = store
+        self.phrases = phrases if phrases is not None else PhraseStore()
         self.config = config
         self.choices = config.choices
         self.validate = Validator(config)
@@ -136,6 +139,17 @@ class _RestApi:
         body = {"Code": "0", "Message": self.choices.success_message, "RequestId": rid, "Data": dict(data)}
         return JSONResponse(body, headers={"x-acs-request-id": rid})
 
+    async def serve(self, request: Request, action: str,
+                    handler: Callable[[Request, bytes], Mapping[str, Any]]) -> Response:
+        """The common gate for ``action``, then ``handler(request, raw_body)``'s Data, or its error."""
+        rid = self._request_id()
+        try:
+            raw = await request.body()
+            self._authenticate(request, raw, action)
+            return self._ok(handler(request, raw), rid)
+        except ServiceError as exc:
+            return self._error(request, exc, rid)
+
     def _json_object(self, raw: bytes) -> dict[str, Any]:
         try:
             body = json.loads(raw or b"null")
@@ -167,7 +181,9 @@ class _RestApi:
 
     def _start(self, request: Request, body: dict[str, Any], key_id: str) -> dict[str, Any]:
         self.validate.start(body)
+        hotwords = task_hotwords(self.phrases, body, self.choices)
         record = self.store.create(app_key=self.config.app_key, access_key_id=key_id, request=body, now=self._clock())
+        record.hotwords = hotwords
         data: dict[str, Any] = {"TaskId": record.task_id}
         if record.task_key is not None:
             data["TaskKey"] = record.task_key
@@ -320,6 +336,7 @@ def rest_routes(
     clock: Callable[[], float] = time.time,
     ws_url_for: WsUrlFor | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    phrases: PhraseStore | None = None,
 ) -> list[BaseRoute]:
     """Build the REST routes of the emulator.
 
@@ -331,14 +348,16 @@ def rest_routes(
         clock: epoch seconds, for signatures' date skew, QPS buckets and URL expiry.
         ws_url_for: builds ``MeetingJoinUrl`` (default ``ws://<host>/api/ws/v1?mc=<token>``).
         sleep: used for the post-processing delay.
+        phrases: hot-word lists for the phrases APIs (rest §9; a new empty store by default).
 
     Returns:
         Routes for ``PUT /openapi/tingwu/v2/tasks``, ``GET /openapi/tingwu/v2/tasks/{TaskId}``
         and ``GET /results/{TaskId}/{file}``; add them to a Starlette app.
     """
-    api = _RestApi(store, config, postprocess, clock, ws_url_for, sleep)
+    api = _RestApi(store, config, postprocess, clock, ws_url_for, sleep, phrases)
     return [
         Route(TASKS_PATH, api.create_task, methods=["PUT"]),
         Route(TASKS_PATH + "/{task_id}", api.get_task, methods=["GET"]),
         Route("/results/{task_id}/{name}", api.result_file, methods=["GET"]),
+        *phrase_routes(api.phrases, config.choices, api.serve),
     ]

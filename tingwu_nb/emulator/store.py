@@ -49,6 +49,8 @@ class TaskRecord:
     error_code: str | None = None
     error_message: str | None = None
     stream_active: bool = False
+    # Transcription.PhraseId's (word, weight) pairs as they were at CreateTask (emulator/phrases.py)
+    hotwords: tuple[tuple[str, int], ...] = field(default=(), repr=False)
     postprocess_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property

@@ -9,7 +9,8 @@ Cantonese or Korean a one-second interim could take 27 s. :func:`decode` instead
    chosen among the allowed ``candidates`` only — never a language nobody asked for — with
    English discounted, see :data:`LID_WEIGHTS`);
 2. one greedy ``generate`` at temperature 0 with ``max_length`` = prompt + :func:`token_budget`
-   (proportional to the audio), plus at most ``len(options.temperatures) - 1`` retries when
+   (proportional to the audio, and smaller by the tokens of an optional text prompt such as a
+   hot-word list, itself capped at :data:`PROMPT_TOKEN_CAP`), plus at most ``len(options.temperatures) - 1`` retries when
    the hypothesis loops, runs out of budget or compresses too well;
 3. the looping tail of the kept hypothesis cut off (:func:`~.textnorm.find_loop`), word
    timings from one alignment pass, and the text normalised for the language (scripts it does
@@ -22,7 +23,7 @@ This uses faster-whisper 1.2.1's model pieces (``feature_extractor``, ``encode``
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -35,15 +36,25 @@ __all__ = [
     "FINAL",
     "INTERIM",
     "LID_WEIGHTS",
+    "PROMPT_TOKEN_CAP",
     "DecodeOptions",
     "Decoded",
     "choose_language",
     "decode",
+    "hotword_prompt",
     "normalise",
+    "previous_text_tokens",
     "token_budget",
 ]
 
 SAMPLES_PER_WINDOW = 30 * 16000
+#: Whisper's decoder window (prompt + generated tokens) is 448; :func:`token_budget` keeps 8 of
+#: them for the start-of-transcript sequence (at most 4 tokens) and a margin.
+MAX_GENERATED = 440
+#: Most tokens of previous-text prompt (``prompt_text``, e.g. hot words) one decode may carry,
+#: ``<|startofprev|>`` included; faster-whisper's ``hotwords`` allows up to 223, but every
+#: prompt token is paid on every decode (interims included) and taken from the budget.
+PROMPT_TOKEN_CAP = 48
 PREPEND = "\"'“¿([{-"
 APPEND = "\"'.。,，!！?？:：”)]}、"
 
@@ -100,9 +111,45 @@ class Decoded:
     retries: int = 0
 
 
-def token_budget(seconds: float, options: DecodeOptions = INTERIM) -> int:
-    """Tokens one pass may generate for ``seconds`` of audio (Whisper's hard limit is 440)."""
-    return int(min(440, options.base_tokens + math.ceil(options.tokens_per_second * max(0.0, seconds))))
+def token_budget(seconds: float, options: DecodeOptions = INTERIM, *, prompt_tokens: int = 0) -> int:
+    """Tokens one pass may generate for ``seconds`` of audio.
+
+    At most :data:`MAX_GENERATED` (440) minus ``prompt_tokens``, the previous-text prompt's length
+    (``<|startofprev|>`` and the text), so that prompt + budget stays inside Whisper's 448 tokens.
+    """
+    cap = MAX_GENERATED - max(0, prompt_tokens)
+    return int(min(cap, options.base_tokens + math.ceil(options.tokens_per_second * max(0.0, seconds))))
+
+
+def hotword_prompt(word_weights: Iterable[tuple[str, int]]) -> str | None:
+    """The previous-text prompt for a hot-word list (``(word, weight)`` pairs), or None.
+
+    Weights map to inclusion and order, since a prompt can favour a word but has no strength
+    knob: words with weight <= 0 are left out (a prompt cannot make a word *less* likely, so
+    Tingwu's -6 "avoid this word" is not emulated), the rest are joined with ", " from the
+    lowest weight to the highest (ties keep list order). The highest weights sit nearest the
+    transcript and survive :func:`previous_text_tokens` cutting a long list to its end.
+    """
+    ranked = sorted(((w, i, word.strip()) for i, (word, w) in enumerate(word_weights) if w > 0 and word.strip()))
+    words = list(dict.fromkeys(word for _, _, word in reversed(ranked)))[::-1]
+    return ", ".join(words) or None
+
+
+def previous_text_tokens(tokenizer: Any, prompt_text: str | None, cap: int = PROMPT_TOKEN_CAP) -> list[int]:
+    """``<|startofprev|>`` + the tokens of ``prompt_text``, at most ``cap`` tokens in all.
+
+    As Whisper keeps the most recent previous text, a long prompt keeps its *end*, cut at a word
+    start (a token beginning with a space) so that no word is split; ``[]`` for no text.
+    """
+    text = (prompt_text or "").strip()
+    if not text or cap < 2:
+        return []
+    tokens = tokenizer.encode(" " + text)
+    if len(tokens) > cap - 1:
+        tokens = tokens[len(tokens) - (cap - 1):]
+        while tokens and not tokenizer.decode(tokens[:1]).startswith(" "):
+            tokens = tokens[1:]
+    return [tokenizer.sot_prev, *tokens] if tokens else []
 
 
 #: Language-ID weights when several candidates compete. Whisper base calls accented or synthetic
@@ -176,7 +223,8 @@ def _generate(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any
 
 
 def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: str | None,
-                   candidates: Sequence[str], task: str, options: DecodeOptions) -> Decoded:
+                   candidates: Sequence[str], task: str, options: DecodeOptions,
+                   prompt_text: str | None) -> Decoded:
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
 
@@ -189,8 +237,9 @@ def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: 
         probabilities = model.model.detect_language(encoder_output)[0]
         language, _ = choose_language(probabilities, candidates or [probabilities[0][0].strip("<|>")])
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
-    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-    budget = token_budget(len(audio) / 16000, options)
+    previous = previous_text_tokens(tokenizer, prompt_text)
+    prompt = previous + model.get_prompt(tokenizer, [], without_timestamps=True)
+    budget = token_budget(len(audio) / 16000, options, prompt_tokens=len(previous))
     attempts: list[_Attempt] = []
     for temperature in options.temperatures or (0.0,):
         attempts.append(_generate(model, encoder_output, prompt, tokenizer, budget, temperature, options))
@@ -219,7 +268,7 @@ def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: 
 
 
 def decode(model: Any, audio: np.ndarray, *, language: str | None, candidates: Sequence[str] = (),
-           task: str = "transcribe", options: DecodeOptions = INTERIM) -> Decoded:
+           task: str = "transcribe", options: DecodeOptions = INTERIM, prompt_text: str | None = None) -> Decoded:
     """Decode 16 kHz float32 ``audio`` with a ``faster_whisper.WhisperModel``, bounded.
 
     Args:
@@ -228,13 +277,16 @@ def decode(model: Any, audio: np.ndarray, *, language: str | None, candidates: S
             (all Whisper languages when empty — avoid: espeak Mandarin is detected as Thai).
         task: ``"transcribe"`` or ``"translate"``.
         options: :data:`INTERIM`, :data:`FINAL` or your own :class:`DecodeOptions`.
+        prompt_text: previous text shown to the decoder (how faster-whisper's ``hotwords``
+            biases it towards words it would otherwise miss), cut by :func:`previous_text_tokens`
+            to :data:`PROMPT_TOKEN_CAP` tokens, which the token budget gives up in exchange.
 
     Returns:
         One :class:`Decoded` covering the whole audio (windows of 30 s are joined).
     """
     parts = [
         _decode_window(model, audio[i:i + SAMPLES_PER_WINDOW], i / 16000, language=language,
-                       candidates=candidates, task=task, options=options)
+                       candidates=candidates, task=task, options=options, prompt_text=prompt_text)
         for i in range(0, max(len(audio), 1), SAMPLES_PER_WINDOW)
         if len(audio[i:i + SAMPLES_PER_WINDOW]) >= 1600 or i == 0
     ]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tingwu_nb.contract.params import whisper_language  # the one Tingwu -> Whisper code map
-from tingwu_nb.emulator.engine.decoding import FINAL, INTERIM, Decoded, DecodeOptions, decode
+from tingwu_nb.emulator.engine.decoding import FINAL, INTERIM, Decoded, DecodeOptions, decode, hotword_prompt
 from tingwu_nb.emulator.engine.models import MODELS, model_path
 from tingwu_nb.errors import ModelError, ParameterError
 
@@ -233,6 +233,7 @@ class SpeechEngine:
         task: str = "transcribe",
         hints: Sequence[str] | None = None,
         interim: bool = False,
+        hotwords: Sequence[tuple[str, int]] = (),
     ) -> Recognition:
         """Decode one utterance, with bounded work (see :mod:`tingwu_nb.emulator.engine.decoding`).
 
@@ -244,6 +245,9 @@ class SpeechEngine:
             hints: ``Input.LanguageHints`` (used with ``multilingual`` only).
             interim: a re-decode of an open sentence (``config.interim`` options) rather than
                 a final (``config.final``).
+            hotwords: a hot-word list as ``(word, weight)`` pairs (Tingwu weights -6..5), shown
+                to the decoder as previous text (:func:`~tingwu_nb.emulator.engine.decoding.hotword_prompt`
+                says how weights map); it costs its tokens from the decode's budget.
 
         Returns:
             The text (normalised: right script, Chinese in Simplified, never blank) and its
@@ -260,7 +264,8 @@ class SpeechEngine:
         if x.size < 1600:  # < 0.1 s: nothing Whisper can use
             return Recognition("", (), 0.0, candidates[0])
         out = decode(model, x, language=candidates[0] if len(candidates) == 1 else None,
-                     candidates=candidates, task=task, options=self._options[bool(interim)])
+                     candidates=candidates, task=task, options=self._options[bool(interim)],
+                     prompt_text=hotword_prompt(hotwords))
         self._count(out, x.size / 16000, interim)
         words = tuple(RecognizedWord(t, s, e, p) for t, s, e, p in out.words)
         return Recognition(out.text, words, out.avg_logprob, out.language, out.passes, out.tokens)

@@ -17,7 +17,8 @@ sentences:
 
 Interims are cheap single-pass decodes and finals the engine's final options (both bounded,
 see :mod:`tingwu_nb.emulator.engine.decoding`); ``language_hints`` (``Input.LanguageHints``) limit
-the languages a ``multilingual`` sentence may be decoded in.
+the languages a ``multilingual`` sentence may be decoded in; ``hotwords`` (a ``PhraseId`` list's
+``(word, weight)`` pairs) bias every decode towards those words.
 
 All times are milliseconds of stream audio, whatever the sample rate (8 kHz audio is upsampled
 to 16 kHz for the VAD with a streaming FIR; the engine upsamples each sentence itself).
@@ -180,6 +181,7 @@ class StreamingRecognizer:
         min_speech_ms: int = 96,
         pad_ms: int = 300,
         language_hints: Sequence[str] | None = None,
+        hotwords: Sequence[tuple[str, int]] = (),
     ) -> None:
         if sample_rate not in (8000, 16000):
             raise ParameterError("Input.SampleRate", "must be 8000 or 16000", sample_rate)
@@ -188,6 +190,7 @@ class StreamingRecognizer:
         self.engine = engine
         self.language = language
         self.language_hints = tuple(language_hints or ())
+        self.hotwords = tuple(hotwords)  # (word, weight) pairs biasing every decode (PhraseId)
         self.sample_rate = sample_rate
         self.interim = interim
         self.interim_interval_ms = max(WINDOW_MS, int(interim_interval_ms))
@@ -343,7 +346,7 @@ class StreamingRecognizer:
     def _decode(self, start_ms: int, end_ms: int, *, interim: bool) -> tuple[str, tuple[Word, ...], float]:
         audio = self._slice(start_ms, end_ms)
         rec = self.engine.recognize(audio, language=self.language, sample_rate=self.sample_rate,
-                                    hints=self.language_hints, interim=interim)
+                                    hints=self.language_hints, interim=interim, hotwords=self.hotwords)
         words = []
         for w in rec.words:
             ws = min(end_ms, start_ms + int(round(w.start_s * 1000)))
