@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tingwu_nb.client.audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
 from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.phrases import PhraseList, Phrases
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions
 from tingwu_nb.client.tasks import TaskInfo, TingwuClient
 from tingwu_nb.config import Credentials, redact_text, redact_url, resolve_credentials
@@ -67,6 +68,8 @@ __all__ = [
     "NotTingwuError",
     "OutputError",
     "ParameterError",
+    "PhraseList",
+    "Phrases",
     "ProtocolError",
     "RealtimeStream",
     "RealtimeTaskRequest",
