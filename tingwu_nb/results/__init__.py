@@ -4,7 +4,7 @@
 turns, rate, longest monologue), ``translation`` (one column per language), ``chapters``,
 ``assistance`` (keywords, key sentences, actions, classifications), ``summaries`` (summary,
 speaker summaries, Q&A, mind map), ``polish``, ``inspection``, ``custom_prompt``, ``identity``,
-``extraction``; ``catalog.TABLES`` lists every table with its file and columns.
+``extraction``, ``slides``; ``catalog.TABLES`` lists every table with its file and columns.
 Column lists are constants so frames join on ``sentence_id``, ``speaker_id`` and time.
 """
 
@@ -25,6 +25,7 @@ from tingwu_nb.results.extraction import EXTRACTION_COLUMNS, extractions_frame
 from tingwu_nb.results.identity import IDENTITY_COLUMNS, identities_frame
 from tingwu_nb.results.inspection import INSPECTION_COLUMNS, inspection_frame
 from tingwu_nb.results.polish import POLISH_COLUMNS, polished_frame
+from tingwu_nb.results.slides import SLIDE_COLUMNS, slides_frame
 from tingwu_nb.results.speakers import SPEAKER_COLUMNS, speaker_stats, speakers_frame
 from tingwu_nb.results.summaries import (
     MINDMAP_COLUMNS,
@@ -66,13 +67,13 @@ __all__ = [
     "ACTION_COLUMNS", "CHAPTER_COLUMNS", "CLASSIFICATION_COLUMNS", "CUSTOM_PROMPT_COLUMNS",
     "DEFAULT_TRANSLATION_COLUMN", "EXTRACTION_COLUMNS", "IDENTITY_COLUMNS", "INSPECTION_COLUMNS",
     "KEYWORD_COLUMNS", "KEY_SENTENCE_COLUMNS", "LIVE_SENTENCE_COLUMNS", "MINDMAP_COLUMNS",
-    "MINDMAP_EDGE_COLUMNS", "PARAGRAPH_COLUMNS", "POLISH_COLUMNS", "QA_COLUMNS", "SENTENCE_COLUMNS",
+    "MINDMAP_EDGE_COLUMNS", "PARAGRAPH_COLUMNS", "POLISH_COLUMNS", "QA_COLUMNS", "SENTENCE_COLUMNS", "SLIDE_COLUMNS",
     "SPEAKER_COLUMNS", "SPEAKER_SUMMARY_COLUMNS", "SUMMARY_COLUMNS", "TABLES", "TRANSLATION_BASE_COLUMNS",
     "WORD_COLUMNS", "MindMapNode", "Table", "Transcript", "actions_frame", "chapters_frame",
     "classifications_frame", "custom_prompt_frame", "extractions_frame", "identities_frame",
     "inspection_frame", "join_tokens", "key_sentences_frame", "keywords_frame", "live_sentences_frame",
     "live_transcript_frames", "mindmap_edges_frame", "mindmap_frame", "mindmap_tree", "paragraphs_frame",
-    "parse_transcription", "polished_frame", "qa_frame", "sentences_frame", "speaker_stats",
+    "parse_transcription", "polished_frame", "qa_frame", "sentences_frame", "slides_frame", "speaker_stats",
     "speaker_summaries_frame", "speakers_frame", "summary_frame", "transcript_frames",
     "translation_languages", "translations_frame", "words_frame",
 ]

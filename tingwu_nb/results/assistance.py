@@ -80,13 +80,14 @@ def actions_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
 
 def classifications_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
     """Scene scores (``CLASSIFICATION_COLUMNS``): from ``{"Meeting": 0.7, ...}`` or a list of
-    ``{Name/Scene/Type, Score}`` objects; a score that is not a number is NaN."""
+    ``{Name/Scene/Type, Score}`` objects; a score that is not a number is NaN, an object or list
+    under a scene key (an unknown field) is skipped."""
     value = get(_assistance(doc), "Classifications")
     pairs: list[tuple[Any, Any]] = []
     if isinstance(value, Mapping):
         pairs = list(value.items())
     elif isinstance(value, list):
         pairs = [(get(i, "Scene", "Name", "Type", "Label"), get(i, "Score", "Probability")) for i in records(value)]
-    scenes = [(str(k), as_float(v)) for k, v in pairs if k is not None]
+    scenes = [(str(k), as_float(v)) for k, v in pairs if k is not None and not isinstance(v, (Mapping, list))]
     return build(CLASSIFICATION_COLUMNS, {"score": "float64"},
                  {"scene": [s for s, _ in scenes], "score": [v for _, v in scenes]})

@@ -23,6 +23,7 @@ from tingwu_nb.results import (
     identity,
     inspection,
     polish,
+    slides,
     speakers,
     summaries,
     transcription,
@@ -65,4 +66,5 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("custom_prompt", "CustomPrompt", custom_prompt.custom_prompt_frame, custom_prompt.CUSTOM_PROMPT_COLUMNS),
     Table("identities", "IdentityRecognition", identity.identities_frame, identity.IDENTITY_COLUMNS),
     Table("extractions", "ContentExtraction", extraction.extractions_frame, extraction.EXTRACTION_COLUMNS),
+    Table("slides", "PptExtraction", slides.slides_frame, slides.SLIDE_COLUMNS),
 )}
