@@ -31,12 +31,15 @@ from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.codec import from_object
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.errors import AudioWarning, ParameterError
+from tingwu_nb.results.catalog import TABLES
+from tingwu_nb.results.speakers import speaker_stats
 from tingwu_nb.results.transcription import (
     live_sentences_frame,
     live_transcript_frames,
     sentences_frame,
     words_frame,
 )
+from tingwu_nb.results.translation import translations_frame
 from tingwu_nb.session.lifecycle import Recording, check_out_dir, discard_session_dir, open_session
 
 __all__ = ["Session", "parse_speed", "record", "record_sync", "run_sync"]
@@ -124,6 +127,96 @@ class Session:
         frames = self.frames() if (self.directory / "frames.jsonl").stat().st_size else pd.DataFrame()
         sent = list(zip(frames["end_ms"], frames["mono"])) if len(frames) else []
         return live_sentences_frame(self.events(), sent)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Any table of ``results.TABLES`` by name, parsed from ``results/<Kind>.json``.
+
+        A missing file (feature not requested, or not produced) gives an empty frame with the
+        table's documented columns. Prefer the named methods below; ``translations`` needs them.
+        """
+        if name == "translations":
+            return self.translations()
+        if name in ("sentences", "words", "speakers"):
+            return getattr(self, name)()
+        spec = TABLES[name]
+        return spec.parse(self.result(spec.kind))
+
+    def target_languages(self) -> list[str]:
+        """The translation targets this session asked for (``Parameters.Translation.TargetLanguages``)."""
+        params = (self.meta.get("request") or {}).get("Parameters") or {}
+        return list((params.get("Translation") or {}).get("TargetLanguages") or [])
+
+    def paragraphs(self) -> pd.DataFrame:
+        """Speaker paragraphs of the Transcription file (``results.PARAGRAPH_COLUMNS``)."""
+        return self.table("paragraphs")
+
+    def speakers(self) -> pd.DataFrame:
+        """Talk time, turns, rate and longest monologue per speaker (``results.SPEAKER_COLUMNS``)."""
+        return speaker_stats(self.sentences())
+
+    def translations(self) -> pd.DataFrame:
+        """Translations aligned to :meth:`sentences`: ``sentence_id, start_s, end_s`` + one column per target."""
+        return translations_frame(self.result("Translation"), self.target_languages(), sentences=self.sentences())
+
+    def chapters(self) -> pd.DataFrame:
+        """AutoChapters (``results.CHAPTER_COLUMNS``)."""
+        return self.table("chapters")
+
+    def keywords(self) -> pd.DataFrame:
+        """MeetingAssistance keywords (``results.KEYWORD_COLUMNS``)."""
+        return self.table("keywords")
+
+    def key_sentences(self) -> pd.DataFrame:
+        """MeetingAssistance key sentences (``results.KEY_SENTENCE_COLUMNS``)."""
+        return self.table("key_sentences")
+
+    def actions(self) -> pd.DataFrame:
+        """MeetingAssistance action items (``results.ACTION_COLUMNS``)."""
+        return self.table("actions")
+
+    def classifications(self) -> pd.DataFrame:
+        """MeetingAssistance scene scores (``results.CLASSIFICATION_COLUMNS``)."""
+        return self.table("classifications")
+
+    def summary(self) -> pd.DataFrame:
+        """Title and full-text summary (``results.SUMMARY_COLUMNS``)."""
+        return self.table("summary")
+
+    def speaker_summaries(self) -> pd.DataFrame:
+        """Summary per speaker (``results.SPEAKER_SUMMARY_COLUMNS``)."""
+        return self.table("speaker_summaries")
+
+    def qa(self) -> pd.DataFrame:
+        """Questions and answers with their sentence ids (``results.QA_COLUMNS``)."""
+        return self.table("qa")
+
+    def mindmap(self) -> pd.DataFrame:
+        """Mind-map nodes in pre-order (``results.MINDMAP_COLUMNS``)."""
+        return self.table("mindmap")
+
+    def mindmap_edges(self) -> pd.DataFrame:
+        """Mind-map edge list (``results.MINDMAP_EDGE_COLUMNS``)."""
+        return self.table("mindmap_edges")
+
+    def polished(self) -> pd.DataFrame:
+        """TextPolish paragraphs (``results.POLISH_COLUMNS``)."""
+        return self.table("polished")
+
+    def inspection(self) -> pd.DataFrame:
+        """ServiceInspection, one row per dimension (``results.INSPECTION_COLUMNS``)."""
+        return self.table("inspection")
+
+    def custom_prompt(self) -> pd.DataFrame:
+        """CustomPrompt answers (``results.CUSTOM_PROMPT_COLUMNS``)."""
+        return self.table("custom_prompt")
+
+    def identities(self) -> pd.DataFrame:
+        """IdentityRecognition per speaker (``results.IDENTITY_COLUMNS``)."""
+        return self.table("identities")
+
+    def extractions(self) -> pd.DataFrame:
+        """ContentExtraction fields (``results.EXTRACTION_COLUMNS``)."""
+        return self.table("extractions")
 
     def _repr_html_(self) -> str:
         head = f"<b>Tingwu session</b> {self.task_id} — {self.status} — <code>{self.directory}</code>"

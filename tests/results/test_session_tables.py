@@ -1,0 +1,61 @@
+"""Session reads every table from its results/ folder; a missing file is an empty, typed frame."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tingwu_nb import results as r
+from tingwu_nb.emulator.analysis.postprocess import build_translation
+from tingwu_nb.session.recording import Session
+
+DATA = Path(__file__).parent / "data"
+
+
+def make_session(tmp_path: Path, targets: list[str]) -> Path:
+    directory = tmp_path / "s1"
+    (directory / "results").mkdir(parents=True)
+    request = {"Input": {"Format": "pcm"}, "Parameters": {"Translation": {"TargetLanguages": targets}}}
+    (directory / "session.json").write_text(json.dumps({"task_id": "t1", "status": "completed", "request": request}))
+    for path in DATA.glob("*.json"):
+        shutil.copy(path, directory / "results" / path.name)
+    return directory
+
+
+def test_every_named_table_of_a_session(tmp_path):
+    session = Session(make_session(tmp_path, ["en"]))
+    for name, table in r.TABLES.items():
+        frame = getattr(session, name)() if hasattr(session, name) else session.table(name)
+        assert tuple(frame.columns[:len(table.columns)]) == table.columns, name
+        assert session.table(name).equals(frame), name
+        assert frame.empty != (DATA / f"{table.kind}.json").exists(), name  # the spec has no example of some
+    translations = session.translations()
+    assert list(translations.columns) == ["sentence_id", "start_s", "end_s", "en"]
+    assert translations["sentence_id"].tolist() == session.sentences()["sentence_id"].tolist()
+    assert translations["en"].tolist() == ["Hello everyone, let's start the meeting.", None]
+    assert session.speakers()["speaker_id"].tolist() == ["1", "2"]
+
+
+def test_missing_result_files_give_empty_frames(tmp_path):
+    directory = make_session(tmp_path, [])
+    for path in (directory / "results").glob("*.json"):
+        if path.name != "Transcription.json":
+            path.unlink()
+    session = Session(directory)
+    assert session.chapters().empty and tuple(session.chapters().columns) == r.CHAPTER_COLUMNS
+    assert session.inspection().empty and session.identities().empty and session.extractions().empty
+    assert list(session.translations().columns) == list(r.TRANSLATION_BASE_COLUMNS)
+    assert session.translations()["sentence_id"].tolist() == [1, 2]  # aligned, nothing translated
+
+
+def test_session_translations_per_language_layout(tmp_path):
+    directory = make_session(tmp_path, ["fr", "en"])
+    transcription = json.loads((DATA / "Transcription.json").read_text(encoding="utf-8"))
+    sentences = [{"start_ms": 1200, "end_ms": 2300, "translations": {"en": "Hi, let's start.", "fr": "Salut."}},
+                 {"start_ms": 2900, "end_ms": 3600, "translations": {"en": "OK.", "fr": "D'accord."}}]
+    doc = build_translation("t1", transcription, sentences, layout="per-language")
+    (directory / "results" / "Translation.json").write_text(json.dumps(doc), encoding="utf-8")
+    frame = Session(directory).translations()
+    assert frame.values.tolist() == [[1, 1.2, 2.3, "Salut.", "Hi, let's start."], [2, 2.9, 3.6, "D'accord.", "OK."]]
+    assert list(frame.columns) == ["sentence_id", "start_s", "end_s", "fr", "en"]
