@@ -9,11 +9,14 @@ fails if the list has no effect or if the word was recognised anyway.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.conftest import requires, write_wav
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.client.phrases import PhraseList, Phrases
+from tingwu_nb.client.tasks import TingwuClient
+from tingwu_nb.config import Credentials
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.contract.phrases import MAX_LISTS, MAX_WORDS, PHRASES_PATH
 from tingwu_nb.emulator.engine.decoding import (
@@ -136,6 +139,37 @@ async def test_create_task_with_an_unknown_phrase_id_is_refused(emulator):
     assert caught.value.code == "BRK.InvalidPhraseId" and caught.value.request_id
     assert not [r for r in emulator.store if r.request.get("Parameters", {}).get("Transcription", {}).get(
         "PhraseId") == "no-such-list"]
+
+
+async def test_a_task_keeps_the_words_its_list_had_at_create_task(emulator):
+    async with emulator.client() as client:
+        phrases = Phrases(client)
+        phrase_id = await phrases.create("names", {"Tingwu": 2, "Qwen": 4})
+        task = await client.create_realtime_task(RealtimeTaskRequest.create(language="en", phrase_id=phrase_id))
+        await phrases.update(phrase_id, "names", {"Other": 1})
+        await phrases.delete(phrase_id)
+        await client.stop_realtime_task(task.task_id)
+    assert emulator.store.get(task.task_id).hotwords == (("Tingwu", 2), ("Qwen", 4))
+
+
+async def test_sdk_shaped_answers_are_read_both_ways():
+    """The SDK's Delete model has top-level Status/ErrorCode (rest §9): a failure there raises."""
+    answers = iter([
+        {"RequestId": "r1", "Status": "SUCCEEDED"},
+        {"RequestId": "r2", "Status": "FAILED", "ErrorCode": "Phrase.InUse", "ErrorMessage": "in use"},
+        {"Code": "0", "RequestId": "r3", "Data": {"status": "FAILED", "errorCode": "E", "errorMessage": "bad"}},
+    ])
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=next(answers)))
+    creds = Credentials(access_key_id="LTAIexample", access_key_secret="s" * 30, source="test")
+    async with TingwuClient(endpoint="http://127.0.0.1:9", app_key="k", credentials=creds, transport=transport) as client:
+        phrases = Phrases(client)
+        await phrases.delete("abc")
+        with pytest.raises(ServiceError) as top:
+            await phrases.delete("abc")
+        with pytest.raises(ServiceError) as camel:
+            await phrases.update("abc", "n", {"Tingwu": 2})
+    assert (top.value.code, top.value.message, top.value.request_id) == ("Phrase.InUse", "in use", "r2")
+    assert (camel.value.code, camel.value.request_id) == ("E", "r3")
 
 
 @requires("espeak-ng")
