@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -34,6 +34,9 @@ from tingwu_nb.client.taskinfo import TaskInfo, pick, str_or_none
 from tingwu_nb.config import Credentials, redact_url
 from tingwu_nb.contract.params import stop_request_body
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
+
+if TYPE_CHECKING:
+    from tingwu_nb.client.callbacks import CallbackReceiver
 
 __all__ = ["DEFAULT_TIMEOUT", "TASKS_PATH", "TaskInfo", "TingwuClient"]
 
@@ -178,11 +181,18 @@ class TingwuClient:
         poll_interval_s: float = 2.0,
         timeout_s: float = 900.0,
         on_update: Callable[[TaskInfo], None] | None = None,
+        callbacks: CallbackReceiver | None = None,
     ) -> TaskInfo:
         """Poll GetTaskInfo until the task is no longer ``ONGOING``.
 
         Args:
             on_update: called with every polled TaskInfo (results appear progressively).
+            callbacks: a started :class:`~tingwu_nb.client.callbacks.CallbackReceiver` whose
+                URL the service posts this task's progressive callbacks to (the task was
+                created with ``ProgressiveCallbacksEnabled``). Each callback is an update like
+                a poll (passed to ``on_update``) and a terminal one ends the wait at once;
+                GetTaskInfo is still polled every ``poll_interval_s`` in case callbacks are
+                lost, so a long interval (e.g. 60 s) is enough with callbacks on.
 
         Returns:
             The final TaskInfo; a ``FAILED`` task is returned, not raised.
@@ -191,8 +201,8 @@ class TingwuClient:
             TingwuTimeoutError: still ONGOING after ``timeout_s``.
         """
         deadline = self._clock() + timeout_s
+        info = await self.get_task_info(task_id)
         while True:
-            info = await self.get_task_info(task_id)
             if on_update is not None:
                 on_update(info)
             if info.done:
@@ -200,7 +210,12 @@ class TingwuClient:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise TingwuTimeoutError(f"task {task_id} to finish", timeout_s)
-            await self._sleep(min(poll_interval_s, remaining))
+            pushed = None
+            if callbacks is None:
+                await self._sleep(min(poll_interval_s, remaining))
+            else:
+                pushed = await callbacks.next_update(task_id, min(poll_interval_s, remaining))
+            info = pushed if pushed is not None else await self.get_task_info(task_id)
 
     async def fetch_bytes(self, url: str) -> bytes:
         """Download a result file (presigned URL, no signing); retried on 5xx/network errors."""

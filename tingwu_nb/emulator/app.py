@@ -28,6 +28,7 @@ from starlette.routing import WebSocketRoute
 
 from tingwu_nb.config import Credentials
 from tingwu_nb.emulator.analysis.postprocess import postprocess
+from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
 from tingwu_nb.emulator.realtime import websocket_endpoint
@@ -50,19 +51,22 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     ``engine`` is a :class:`~tingwu_nb.emulator.engine.engine.SpeechEngine` (built lazily by
     default). The store is exposed as ``app.state.store`` for inspection; ``app.state.streams``
     is the :class:`~tingwu_nb.emulator.runtime.StreamRuntime` (decode threads, live streams)
-    whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does.
+    and ``app.state.callbacks`` the :class:`~tingwu_nb.emulator.callbacks.CallbackSender`,
+    which whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does.
     """
     store = store if store is not None else TaskStore()
     engine = engine if engine is not None else _default_engine()
     streams = StreamRuntime()
     ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams)
     finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout)
-    routes = [*rest_routes(store, config, postprocess=finish), WebSocketRoute("/api/ws/v1", ws)]
+    callbacks = CallbackSender(config)  # posts to config.callback_url (rest §5.7)
+    routes = [*rest_routes(store, config, postprocess=finish, callbacks=callbacks), WebSocketRoute("/api/ws/v1", ws)]
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.streams = streams
     app.state.engine = engine
     app.state.config = config
+    app.state.callbacks = callbacks
     return app
 
 
@@ -168,6 +172,7 @@ class Emulator:
         if loop is not None and thread is not None and thread.is_alive() and not loop.is_closed():
             try:
                 asyncio.run_coroutine_threadsafe(streams.close(timeout_s=5.0), loop).result(timeout=10)
+                asyncio.run_coroutine_threadsafe(self.app.state.callbacks.aclose(), loop).result(timeout=10)
             except Exception:  # noqa: BLE001 - the loop is already stopping: uvicorn closes the sockets
                 pass
         if self._server is not None:

@@ -20,11 +20,12 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.client.ratelimit import DEFAULT_QPS
 
-__all__ = ["ContractChoices", "EmulatorConfig"]
+__all__ = ["ContractChoices", "EmulatorConfig", "host_of"]
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -131,6 +132,25 @@ class ContractChoices:
     # stream is always refused with HTTP 403.
     unknown_mc: Literal["http403", "taskfailed"] = "http403"
 
+    # ---- Progressive callbacks (rest §5.7 / §10.7; read by emulator/callbacks.py) ----------
+    # Sent only for tasks started with Input.ProgressiveCallbacksEnabled=true, and only when
+    # EmulatorConfig.callback_url is set (the AppKey's console setting). Body: the GetTaskInfo
+    # response envelope {Code, Message, RequestId, Data} (documented), one message each time a
+    # Result key becomes ready (TaskStatus ONGOING, partial Result) and one when the task ends
+    # (COMPLETED, or FAILED with ErrorCode/ErrorMessage). Headers: Content-Type only; no
+    # signature (none is documented). Messages of one task go out in order, one at a time, so
+    # the last one delivered is the terminal one; each message has its own retry schedule.
+    # rest §5.7: the callback RequestId example is 32 hex without dashes.
+    callback_request_id_style: Literal["uuid-upper", "uuid-lower", "hex32"] = "hex32"
+    # rest §5.7: the receiver must answer within 5 s, or the delivery counts as failed.
+    callback_timeout_s: float = 5.0
+    # rest §5.7: "one retry after 5 s, then every 5 minutes, at most 3 retries in total": the
+    # emulator reads the 5-s retry as one of the 3 (delays before retry 1, 2, 3). The other
+    # reading is (5.0, 300.0, 300.0, 300.0); tests use short delays.
+    callback_retry_delays_s: tuple[float, ...] = (5.0, 300.0, 300.0)
+    # rest §10.7: which answer counts as delivered is undocumented: any 2xx ("2xx") or only 200.
+    callback_accept: Literal["2xx", "200"] = "2xx"
+
     def with_(self, **changes: Any) -> ContractChoices:
         """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
         return replace(self, **changes)
@@ -158,6 +178,11 @@ class EmulatorConfig:
     # ignored either way; PhraseId biases recognition (emulator/phrases.py).
     refuse_unsupported_features: bool = True
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # rest §5.7: the HTTP callback URL of this AppKey (in the cloud a console setting, not an API
+    # parameter). None: ProgressiveCallbacksEnabled is accepted and nothing is sent. It may be set
+    # on a running emulator (read at each message). It is a capability (e.g. the ``token`` of a
+    # tingwu_nb.client.callbacks.CallbackReceiver): the repr and the emulator's logs show its host only.
+    callback_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def generate(cls, *, with_sts: bool = False, **overrides: Any) -> EmulatorConfig:
@@ -194,5 +219,19 @@ class EmulatorConfig:
         return (
             f"EmulatorConfig(app_key={self.app_key!r}, key_ids={sorted(self.keys)!r}, "
             f"sts_key_ids={sorted(self.sts_tokens)!r}, qps={dict(self.qps)!r}, "
-            f"verify_signatures={self.verify_signatures!r}, choices={self.choices!r})"
+            f"verify_signatures={self.verify_signatures!r}, callback={host_of(self.callback_url)!r}, "
+            f"choices={self.choices!r})"
         )
+
+
+def host_of(url: str | None) -> str | None:
+    """``scheme://host:port`` of ``url`` (no user info, path or query), or None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "<invalid URL>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")

@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from tingwu_nb.client.auth import NonceCache, verify
 from tingwu_nb.client.ratelimit import TokenBucket
+from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
@@ -188,6 +189,7 @@ class _RestApi:
         if record.task_key is not None:
             data["TaskKey"] = record.task_key
         data["MeetingJoinUrl"] = self._ws_url_for(request, record)
+        record.origin = self._origin(request)
         if self.choices.start_includes_task_status:
             data["TaskStatus"] = record.status
         return data
@@ -234,6 +236,7 @@ class _RestApi:
         finally:
             record.phase = "done"
             record.completed_at = self._clock()
+            record.notify("TaskStatus")
 
     # -- GetTaskInfo -----------------------------------------------------------
 
@@ -247,11 +250,19 @@ class _RestApi:
                 if self.choices.unknown_task != "invalid":
                     raise reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
                 return self._ok({"TaskId": task_id, "TaskStatus": "INVALID"}, rid)
-            return self._ok(self._task_data(request, record), rid)
+            return self._ok(self._task_data(self._origin(request), record), rid)
         except ServiceError as exc:
             return self._error(request, exc, rid)
 
-    def _task_data(self, request: Request, record: TaskRecord) -> dict[str, Any]:
+    def callback_body(self, record: TaskRecord) -> dict[str, Any]:
+        """The GetTaskInfo response envelope for ``record`` now, as a callback body (rest §5.7)."""
+        rid = uuid.uuid4()
+        style = self.choices.callback_request_id_style
+        rid_text = rid.hex if style == "hex32" else str(rid).upper() if style == "uuid-upper" else str(rid)
+        data = self._task_data(record.origin or "http://127.0.0.1", record)
+        return {"Code": "0", "Message": self.choices.success_message, "RequestId": rid_text, "Data": data}
+
+    def _task_data(self, origin: str, record: TaskRecord) -> dict[str, Any]:
         data: dict[str, Any] = {"TaskId": record.task_id}
         if record.task_key is not None:
             data["TaskKey"] = record.task_key
@@ -263,8 +274,8 @@ class _RestApi:
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self._clock()))
         tid = record.task_id
         if record.output_mp3 and record.output_mp3 in record.files:
-            data["OutputMp3Path"] = self._result_url(request, tid, f"{tid}_{stamp}.mp3")
-        result = {kind: self._result_url(request, tid, f"{tid}_{kind}_{stamp}.json") for kind in list(record.results)}
+            data["OutputMp3Path"] = self._result_url(origin, tid, f"{tid}_{stamp}.mp3")
+        result = {kind: self._result_url(origin, tid, f"{tid}_{kind}_{stamp}.json") for kind in list(record.results)}
         if result:
             data["Result"] = result
         return data
@@ -275,11 +286,15 @@ class _RestApi:
         message = f"GET\n{path}\n{expires}".encode()
         return hmac.new(self.config.url_signing_key, message, hashlib.sha256).hexdigest()
 
-    def _result_url(self, request: Request, task_id: str, name: str) -> str:
-        scheme = request.url.scheme if self.choices.result_url_scheme == "request" else self.choices.result_url_scheme
+    def _origin(self, request: Request) -> str:
+        """``scheme://host`` of the service as the client called it (result URLs point there)."""
+        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+    def _result_url(self, origin: str, task_id: str, name: str) -> str:
+        scheme, _, host = origin.partition("://")
+        scheme = scheme if self.choices.result_url_scheme == "request" else self.choices.result_url_scheme
         expires = int(self._clock() + self.choices.result_url_ttl_s)
         path = f"/results/{task_id}/{name}"
-        host = request.headers.get("host", request.url.netloc)
         return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
 
     def _oss_error(self, request: Request, status: int, code: str, message: str, rid: str) -> Response:
@@ -336,6 +351,7 @@ def rest_routes(
     clock: Callable[[], float] = time.time,
     ws_url_for: WsUrlFor | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    callbacks: CallbackSender | None = None,
     phrases: PhraseStore | None = None,
 ) -> list[BaseRoute]:
     """Build the REST routes of the emulator.
@@ -348,6 +364,8 @@ def rest_routes(
         clock: epoch seconds, for signatures' date skew, QPS buckets and URL expiry.
         ws_url_for: builds ``MeetingJoinUrl`` (default ``ws://<host>/api/ws/v1?mc=<token>``).
         sleep: used for the post-processing delay.
+        callbacks: posts progressive callbacks (rest §5.7) for the tasks of ``store``; whoever
+            serves the routes must ``await callbacks.aclose()`` on shutdown.
         phrases: hot-word lists for the phrases APIs (rest §9; a new empty store by default).
 
     Returns:
@@ -355,6 +373,8 @@ def rest_routes(
         and ``GET /results/{TaskId}/{file}``; add them to a Starlette app.
     """
     api = _RestApi(store, config, postprocess, clock, ws_url_for, sleep, phrases)
+    if callbacks is not None:
+        callbacks.attach(store, api.callback_body)
     return [
         Route(TASKS_PATH, api.create_task, methods=["PUT"]),
         Route(TASKS_PATH + "/{task_id}", api.get_task, methods=["GET"]),

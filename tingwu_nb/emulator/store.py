@@ -5,18 +5,50 @@ Lifecycle (``tingwu-rest-api.md`` §3, suggested state machine)::
     start  -> status ONGOING,   phase "streaming"       (WebSocket appends sentences/pcm)
     stop   -> status ONGOING,   phase "postprocessing"  (results appear progressively)
     done   -> status COMPLETED | FAILED, phase "done"
+
+Listeners (``TaskStore.subscribe``) hear ``(record, what)`` each time a key of
+``record.results`` is set (``what`` = the key) and when the task ends (``what`` =
+``"TaskStatus"``, sent by the REST side); the callback sender (emulator/callbacks.py) uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TaskRecord", "TaskStore"]
+__all__ = ["Listener", "ResultMap", "TaskRecord", "TaskStore"]
+
+Listener = Callable[["TaskRecord", str], None]
+_log = logging.getLogger("tingwu_nb.emulator")
+
+
+class ResultMap(dict):
+    """``TaskRecord.results``: a dict that reports every key set (``[]=``, update, setdefault)."""
+
+    __slots__ = ("_on_set",)
+
+    def __init__(self, *args: Any, on_set: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_set = on_set
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if self._on_set is not None:
+            self._on_set(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 @dataclass(eq=False)
@@ -52,6 +84,29 @@ class TaskRecord:
     # Transcription.PhraseId's (word, weight) pairs as they were at CreateTask (emulator/phrases.py)
     hotwords: tuple[tuple[str, int], ...] = field(default=(), repr=False)
     postprocess_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # "scheme://host" the client called at start: result URLs in callbacks point there
+    origin: str | None = field(default=None, repr=False)
+    listeners: list[Listener] = field(default_factory=list, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # results always stays a ResultMap, so listeners hear every result, however it is set
+        if name == "results" and not isinstance(value, ResultMap):
+            value = ResultMap(value, on_set=self._result_set)
+        object.__setattr__(self, name, value)
+
+    def _result_set(self, kind: str) -> None:
+        self.notify(kind)
+
+    def notify(self, what: str) -> None:
+        """Tell the listeners ``what`` changed (a Result key, or ``"TaskStatus"`` at the end).
+
+        A listener that raises is logged and skipped: it never breaks post-processing.
+        """
+        for listener in list(self.listeners):
+            try:
+                listener(self, what)
+            except Exception:  # noqa: BLE001 - an observer must not fail the task
+                _log.exception("task listener failed for %s (%s)", self.task_id, what)
 
     @property
     def input(self) -> Mapping[str, Any]:
@@ -66,6 +121,16 @@ class TaskStore:
     def __init__(self) -> None:
         self._by_id: dict[str, TaskRecord] = {}
         self._by_token: dict[str, TaskRecord] = {}
+        self._listeners: list[Listener] = []  # shared by every record (see TaskRecord.notify)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(record, what)`` on every record's changes; returns the unsubscribe call.
+
+        It runs synchronously where the change happens (normally the emulator's event loop), so
+        it must only take a snapshot and schedule work, never block.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def create(self, *, app_key: str, access_key_id: str, request: Mapping[str, Any], now: float) -> TaskRecord:
         """Create an ONGOING/streaming record from a validated realtime start body.
@@ -87,6 +152,7 @@ class TaskStore:
             parameters=dict(params) if isinstance(params, Mapping) else {},
             join_token=secrets.token_urlsafe(32),
             created_at=now,
+            listeners=self._listeners,
         )
         self._by_id[record.task_id] = record
         self._by_token[record.join_token] = record
