@@ -36,7 +36,7 @@ from tingwu_nb.emulator.store import TaskRecord, TaskStore
 pytestmark = pytest.mark.network
 
 KINDS = ("Transcription", "AutoChapters", "Summarization")
-FAST = {"postprocess_delay_s": 0.05, "callback_retry_delays_s": (0.05, 0.1, 0.2), "callback_timeout_s": 2.0}
+FAST = {"postprocess_delay_s": 0.05, "callback_retry_delays_s": (0.05, 0.1, 0.2), "callback_timeout_s": 10.0}
 
 
 def start_body(enabled: bool | None = True) -> dict[str, Any]:
@@ -55,6 +55,12 @@ async def staged(record: TaskRecord) -> None:
     for kind in KINDS:
         record.results[kind] = doc(record, kind)
         await asyncio.sleep(0.02)
+
+
+async def staged_in_threads(record: TaskRecord) -> None:
+    """The same results, set from worker threads (as a generation worker might)."""
+    for kind in KINDS:
+        await asyncio.to_thread(record.results.__setitem__, kind, doc(record, kind))
 
 
 async def staged_then_fail(record: TaskRecord) -> None:
@@ -159,6 +165,15 @@ async def test_a_callback_per_result_then_completed_shaped_like_get_task_info(ca
     assert [d.attempt for d in rest.sender.deliveries] == [1, 1, 1, 1]
 
 
+async def test_results_set_from_worker_threads_are_announced_in_order():
+    receiver = Receiver()
+    async with serve(receiver.app()) as hook, rest_app(staged_in_threads, callback_url=f"{hook}/hook") as rest:
+        _, client = await run_task(rest)
+        await client.aclose()
+        await rest.idle()
+    assert receiver.statuses() == EXPECTED
+
+
 async def test_a_failed_task_ends_with_a_failed_callback():
     receiver = Receiver()
     async with serve(receiver.app()) as hook, rest_app(staged_then_fail, callback_url=f"{hook}/hook") as rest:
@@ -217,6 +232,26 @@ async def test_retries_are_bounded_when_the_receiver_never_accepts():
     finals = [d for d in rest.sender.deliveries if d.final]
     assert len(finals) == len(EXPECTED) and not any(d.delivered for d in finals)
     assert {d.attempt for d in finals} == {tries}
+
+
+async def test_an_answer_later_than_the_timeout_counts_as_failed_and_is_retried():
+    calls = []
+
+    async def hook(request: Request) -> PlainTextResponse:
+        calls.append(json.loads(await request.body())["Data"]["TaskStatus"])
+        if len(calls) == 1:
+            await asyncio.sleep(2.0)  # far beyond callback_timeout_s
+        return PlainTextResponse("success")
+
+    async with serve(Starlette(routes=[Route("/h", hook, methods=["POST"])])) as url:
+        async with rest_app(callback_url=f"{url}/h", callback_timeout_s=0.5) as rest:
+            _, client = await run_task(rest)
+            await client.aclose()
+            await rest.idle()
+            first = rest.sender.deliveries[0]
+    assert (first.attempt, first.error, first.delivered) == (1, "no answer in time", False)
+    assert calls[:2] == ["ONGOING", "ONGOING"] and calls[-1] == "COMPLETED"
+    assert all(d.delivered for d in rest.sender.deliveries if d.final)
 
 
 async def test_callback_accept_200_only_retries_a_204():
