@@ -24,6 +24,7 @@ from tests.conftest import requires
 from tests.serve import FakeClock, rest_emulator
 from tingwu_nb.client.download import MP3, download_results, is_refused_link
 from tingwu_nb.client.ratelimit import RetryPolicy
+from tingwu_nb.client.taskinfo import TaskInfo
 from tingwu_nb.client.tasks import TingwuClient
 from tingwu_nb.config import Credentials
 from tingwu_nb.contract.params import RealtimeTaskRequest
@@ -80,6 +81,31 @@ async def test_stale_links_are_renewed_by_one_get_task_info_for_all_files():
     assert _expires(got.info.result_urls["Transcription"]) > emu.clock.now
     signatures = [parse_qs(urlsplit(u).query)["Signature"][0] for u in got.info.result_urls.values()]
     assert not [s for s in signatures if s in repr(got) + repr(got.info)]
+
+
+async def test_an_unexpected_error_cancels_the_other_downloads():
+    """Only TingwuErrors are collected per file; anything else stops every download and propagates."""
+    started, cancelled = asyncio.Event(), []
+
+    class Source:
+        async def fetch_bytes(self, url: str) -> bytes:
+            if url.endswith("slow"):
+                started.set()
+                try:
+                    await asyncio.sleep(60)
+                except asyncio.CancelledError:
+                    cancelled.append(url)
+                    raise
+            await started.wait()
+            raise RuntimeError("a bug")
+
+        async def get_task_info(self, task_id: str) -> TaskInfo:
+            raise AssertionError("not called")
+
+    info = TaskInfo.from_response({"Data": {"TaskId": "t", "Result": {"A": "http://x/slow", "B": "http://x/bug"}}})
+    with pytest.raises(RuntimeError, match="a bug"):
+        await download_results(Source(), info)
+    assert cancelled == ["http://x/slow"]
 
 
 def test_what_counts_as_a_refused_link():

@@ -35,7 +35,8 @@ from typing import Any, Protocol
 from tingwu_nb.client.taskinfo import TaskInfo
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuError, TransportError
 
-__all__ = ["MP3", "REFUSED_CODES", "Downloads", "download_results", "is_refused_link", "result_document"]
+__all__ = ["MP3", "REFUSED_CODES", "Downloads", "ResultSource", "download_results", "is_refused_link", "links_of",
+           "result_document"]
 
 #: The key of the transcoded audio (``Data.OutputMp3Path``) among :attr:`Downloads.files`.
 MP3 = "OutputMp3Path"
@@ -144,6 +145,9 @@ async def download_results(
 
     Returns:
         :class:`Downloads`: store ``files``, then call :meth:`Downloads.raise_first`.
+
+    An exception that is not a :class:`~tingwu_nb.errors.TingwuError` (a bug, a cancellation)
+    cancels the other downloads and propagates.
     """
     links = _Links(client, info)
     wanted = sorted(k for k in links.links if kinds is None or k in kinds)
@@ -156,7 +160,14 @@ async def download_results(
         except TingwuError as exc:
             out.errors[kind] = exc
 
-    await asyncio.gather(*(one(kind) for kind in wanted))
+    tasks = [asyncio.ensure_future(one(kind)) for kind in wanted]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:  # a bug or a cancellation: no download goes on unattended
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     out.info, out.refreshes = links.info, links.refreshes
     return out
 
