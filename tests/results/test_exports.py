@@ -174,6 +174,10 @@ def test_markdown_transcript_groups_turns_with_speakers_and_timecodes(sentences,
         "**王经理** `01:01:01`", r"\# 1. Done", "> *en:* Done."]
     plain = to_markdown(sentences, speakers=False, title=None).rstrip("\n").split("\n\n")
     assert plain[:4] == ["`00:00:01`", "大家好，今天开会。", "`00:00:02`", "预算需要 在月底前确认。"]
+    lists = pd.DataFrame({"sentence_id": [1, 2, 3], "start_s": [0.0, 1.0, 360000.0], "end_s": [1.0, 2.0, 360001.0],
+                          "text": ["1. First", "- second", "3) third [link](x)"]})
+    assert to_markdown(lists, title=None).rstrip("\n").split("\n\n") == [
+        "`00:00:00`", r"1\. First", "`00:00:01`", r"\- second", "`100:00:00`", r"3\) third \[link\](x)"]
 
 
 def _every_table() -> dict[str, pd.DataFrame]:

@@ -205,12 +205,12 @@ def _join(texts: Iterable[str]) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])(?=\s|$)")
+_MD_LIST_START = re.compile(r"^(\s*)(\d*)([-+=.)])(?=\s|$)")
 
 
 def _md(text: str) -> str:
     """Text shown literally in Markdown (emphasis, links, headings, lists and HTML neutralised)."""
-    return _MD_LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}", _MD_SPECIAL.sub(r"\\\1", text))
+    return _MD_LIST_START.sub(r"\1\2\\\3", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def to_markdown(
@@ -235,7 +235,7 @@ def to_markdown(
     def flush() -> None:
         if not turn:
             return
-        head = f"`{_clock(turn[0].start_ms, '.')[:8]}`"
+        head = f"`{_clock(turn[0].start_ms, '.').rsplit('.', 1)[0]}`"
         parts.append(f"**{_md(turn[0].speaker)}** {head}" if turn[0].speaker else head)
         parts.append(_md(_join(c.lines[0] for c in turn)))
         for lang in langs:
