@@ -35,6 +35,10 @@ def test_every_named_table_of_a_session(tmp_path):
     assert translations["sentence_id"].tolist() == session.sentences()["sentence_id"].tolist()
     assert translations["en"].tolist() == ["Hello everyone, let's start the meeting.", None]
     assert session.speakers()["speaker_id"].tolist() == ["1", "2"]
+    every = session.tables()
+    assert set(every) == set(r.TABLES)
+    for name, frame in every.items():
+        assert frame.equals(session.table(name)), name
 
 
 def test_missing_result_files_give_empty_frames(tmp_path):

@@ -4,7 +4,7 @@
 turns, rate, longest monologue), ``translation`` (one column per language), ``chapters``,
 ``assistance`` (keywords, key sentences, actions, classifications), ``summaries`` (summary,
 speaker summaries, Q&A, mind map), ``polish``, ``inspection``, ``custom_prompt``, ``identity``,
-``extraction``, ``slides``; ``catalog.TABLES`` lists every table with its file and columns.
+``extraction``, ``slides``; ``catalog.TABLES`` lists every table with its file and columns; ``all_frames`` parses each file once.
 Column lists are constants so frames join on ``sentence_id``, ``speaker_id`` and time.
 """
 
@@ -18,7 +18,7 @@ from tingwu_nb.results.assistance import (
     key_sentences_frame,
     keywords_frame,
 )
-from tingwu_nb.results.catalog import TABLES, Table
+from tingwu_nb.results.catalog import TABLES, Table, all_frames
 from tingwu_nb.results.chapters import CHAPTER_COLUMNS, chapters_frame
 from tingwu_nb.results.custom_prompt import CUSTOM_PROMPT_COLUMNS, custom_prompt_frame
 from tingwu_nb.results.extraction import EXTRACTION_COLUMNS, extractions_frame
@@ -69,7 +69,7 @@ __all__ = [
     "KEYWORD_COLUMNS", "KEY_SENTENCE_COLUMNS", "LIVE_SENTENCE_COLUMNS", "MINDMAP_COLUMNS",
     "MINDMAP_EDGE_COLUMNS", "PARAGRAPH_COLUMNS", "POLISH_COLUMNS", "QA_COLUMNS", "SENTENCE_COLUMNS", "SLIDE_COLUMNS",
     "SPEAKER_COLUMNS", "SPEAKER_SUMMARY_COLUMNS", "SUMMARY_COLUMNS", "TABLES", "TRANSLATION_BASE_COLUMNS",
-    "WORD_COLUMNS", "MindMapNode", "Table", "Transcript", "actions_frame", "chapters_frame",
+    "WORD_COLUMNS", "MindMapNode", "Table", "Transcript", "actions_frame", "all_frames", "chapters_frame",
     "classifications_frame", "custom_prompt_frame", "extractions_frame", "identities_frame",
     "inspection_frame", "join_tokens", "key_sentences_frame", "keywords_frame", "live_sentences_frame",
     "live_transcript_frames", "mindmap_edges_frame", "mindmap_frame", "mindmap_tree", "paragraphs_frame",

@@ -115,40 +115,36 @@ def _objects(values: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _column(values: Sequence[Any], dtype: str) -> Any:
-    if dtype == "float64":
+def _column(values: Any, dtype: str) -> Any:
+    if dtype in ("float64", "int64", "bool"):
+        if isinstance(values, np.ndarray) and values.dtype == dtype:
+            return values
         try:
-            return np.asarray(values, dtype="float64")
+            return np.asarray(values, dtype=dtype)
         except (TypeError, ValueError):
+            if dtype != "float64":
+                raise
             return np.asarray([as_float(v) for v in values], dtype="float64")
-    if dtype == "int64":
-        return np.asarray(values, dtype="int64")
-    if dtype == "Int64":
-        return pd.array(list(values), dtype="Int64")
-    if dtype == "bool":
-        return np.asarray([bool(v) for v in values], dtype=bool)
-    if dtype == "list":
-        return _objects(values)
+    if dtype in ("Int64", "boolean"):
+        return values if isinstance(values, pd.api.extensions.ExtensionArray) else pd.array(list(values), dtype=dtype)
     if isinstance(values, np.ndarray) and values.dtype == object:
-        return values
-    return _objects(values)
+        column = values
+    else:
+        column = _objects(values)  # element-wise: lists must stay lists, not become 2-D
+    return pd.Series(column, dtype=object, copy=False)  # explicit: pandas 3 would infer "str", None -> NaN
 
 
 def build(columns: Sequence[str], dtypes: Mapping[str, str], data: Mapping[str, Iterable[Any]]) -> pd.DataFrame:
-    """A frame with exactly ``columns`` (in order) from one list per column.
+    """A frame with exactly ``columns`` (in order) from one list or array per column.
 
-    ``dtypes`` maps a column to ``float64``, ``int64``, ``Int64`` (nullable ids), ``bool``,
-    ``list`` (an object column of Python lists) or ``object`` (the default: strings / None).
+    ``dtypes`` maps a column to ``float64``, ``int64``, ``bool``, ``Int64`` / ``boolean``
+    (nullable), ``list`` (an object column of Python lists) or ``object`` (the default:
+    strings / None). Columns are made in their final dtype (no ``astype`` pass).
     """
     cols = {}
     for name in columns:
         values = data[name]
-        values = values if isinstance(values, (list, np.ndarray)) else list(values)
-        kind = dtypes.get(name, "object")
-        column = values if isinstance(values, np.ndarray) and kind not in ("Int64", "list", "object") \
-            else _column(values, kind)
-        if kind in ("list", "object"):  # explicit: pandas 3 would infer "str" and turn None into NaN
-            column = pd.Series(column, dtype=object, copy=False)
-        cols[name] = column
-    frame = pd.DataFrame(cols)
-    return frame.astype({c: t for c, t in dtypes.items() if t not in ("list", "object")})
+        if not isinstance(values, (list, np.ndarray, pd.api.extensions.ExtensionArray)):
+            values = list(values)
+        cols[name] = _column(values, dtypes.get(name, "object"))
+    return pd.DataFrame(cols)

@@ -9,7 +9,7 @@ The translation table's language columns follow ``TRANSLATION_BASE_COLUMNS`` (se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from tingwu_nb.results import (
     translation,
 )
 
-__all__ = ["TABLES", "Table"]
+__all__ = ["TABLES", "Table", "all_frames"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,21 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("extractions", "ContentExtraction", extraction.extractions_frame, extraction.EXTRACTION_COLUMNS),
     Table("slides", "PptExtraction", slides.slides_frame, slides.SLIDE_COLUMNS),
 )}
+
+
+def all_frames(results: Mapping[str, Any], languages: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`TABLES` from parsed result files ``{kind: document}``, by table name.
+
+    Each file is read once: the Transcription is parsed once for sentences, words, paragraphs
+    and speakers, and translations are aligned to those sentences (``languages``: the task's
+    target languages, naming the columns). A kind missing from ``results`` gives empty frames.
+    """
+    transcript = transcription.parse_transcription(results.get("Transcription"))
+    sentences = transcript.sentences()
+    out = {"sentences": sentences, "words": transcript.words(), "paragraphs": transcript.paragraphs_frame(),
+           "speakers": speakers.speaker_stats(sentences),
+           "translations": translation.translations_frame(results.get("Translation"), languages, sentences=sentences)}
+    for name, table in TABLES.items():
+        if name not in out:
+            out[name] = table.parse(results.get(table.kind))
+    return out

@@ -31,7 +31,7 @@ _DTYPES = {"talk_time_s": "float64", "talk_share": "float64", "turns": "int64", 
            "word_count": "int64", "char_count": "int64", "words_per_minute": "float64",
            "chars_per_minute": "float64", "rate_per_minute": "float64", "longest_monologue_s": "float64",
            "first_start_s": "float64", "last_end_s": "float64"}
-_LETTER = re.compile(r"[^\W_]")
+_NOT_LETTER = re.compile(r"[\W_]+")
 _UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 
@@ -40,52 +40,48 @@ def speakers_frame(doc: Mapping[str, Any] | None) -> pd.DataFrame:
     return speaker_stats(sentences_frame(doc))
 
 
-def _per_minute(count: float, seconds: float) -> float:
-    return count / (seconds / 60.0) if seconds > 0 else float("nan")
+def _rate(count: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(seconds > 0, count / (seconds / 60.0), np.nan)
+
+
+def _letters(text: str) -> tuple[int, int]:
+    """(letters and digits, of which unspaced-script characters) in ``text``."""
+    letters = len(_NOT_LETTER.sub("", text))
+    return letters, 0 if text.isascii() else len(_UNSPACED.findall(text))
 
 
 def speaker_stats(sentences: pd.DataFrame) -> pd.DataFrame:
     """Speaker statistics (``SPEAKER_COLUMNS``) of a sentences frame."""
     ordered = sentences.sort_values(["start_s", "sentence_id"], kind="stable", na_position="last")
-    speakers = ordered["speaker_id"].tolist()
-    starts, ends = ordered["start_s"].to_numpy(float), ordered["end_s"].to_numpy(float)
-    texts, counts = ordered["text"].tolist(), ordered["word_count"].tolist()
-    stats: dict[Any, dict[str, Any]] = {}
-    turn_start = 0
-    for i, speaker in enumerate(speakers):
-        row = stats.setdefault(speaker, {"talk": 0.0, "turns": 0, "sentences": 0, "words": 0, "chars": 0,
-                                         "unspaced": 0, "mono": 0.0, "first": np.nan, "last": np.nan})
-        span = ends[i] - starts[i]
-        row["talk"] += span if span > 0 else 0.0
-        row["sentences"] += 1
-        row["words"] += int(counts[i])
-        text = texts[i] or ""
-        row["chars"] += len(_LETTER.findall(text))
-        row["unspaced"] += len(_UNSPACED.findall(text))
-        row["first"] = np.fmin(row["first"], starts[i])
-        row["last"] = np.fmax(row["last"], ends[i])
-        if i == 0 or speakers[i - 1] != speaker:
-            row["turns"] += 1
-            turn_start = i
-        if i + 1 == len(speakers) or speakers[i + 1] != speaker:  # the turn ends here
-            mono = np.fmax.reduce(ends[turn_start:i + 1]) - np.fmin.reduce(starts[turn_start:i + 1])
-            row["mono"] = max(row["mono"], float(mono) if mono == mono else 0.0)
-    total = sum(row["talk"] for row in stats.values())
-    keys = sorted((k for k in stats if k is not None), key=lambda k: (len(str(k)), str(k)))
-    keys += [None] if None in stats else []
-    cols: dict[str, list[Any]] = {c: [] for c in SPEAKER_COLUMNS}
-    for key in keys:
-        row = stats[key]
-        wpm, cpm = _per_minute(row["words"], row["talk"]), _per_minute(row["chars"], row["talk"])
-        unspaced = row["chars"] > 0 and row["unspaced"] * 2 > row["chars"]
-        for name, value in (("speaker_id", key), ("talk_time_s", row["talk"]),
-                            ("talk_share", row["talk"] / total if total > 0 else np.nan),
-                            ("turns", row["turns"]), ("sentence_count", row["sentences"]),
-                            ("word_count", row["words"]), ("char_count", row["chars"]),
-                            ("words_per_minute", wpm), ("chars_per_minute", cpm),
-                            ("rate_per_minute", cpm if unspaced else wpm),
-                            ("rate_unit", "chars" if unspaced else "words"),
-                            ("longest_monologue_s", row["mono"]), ("first_start_s", row["first"]),
-                            ("last_end_s", row["last"])):
-            cols[name].append(value)
-    return build(SPEAKER_COLUMNS, _DTYPES, cols)
+    speakers = ordered["speaker_id"].to_numpy(dtype=object)
+    if len(speakers) == 0:
+        return build(SPEAKER_COLUMNS, _DTYPES, {c: [] for c in SPEAKER_COLUMNS})
+    starts, ends = ordered["start_s"].to_numpy(dtype=float), ordered["end_s"].to_numpy(dtype=float)
+    keys = sorted({k for k in speakers if k is not None}, key=lambda k: (len(str(k)), str(k)))
+    keys += [None] if any(k is None for k in speakers) else []
+    index = {k: i for i, k in enumerate(keys)}
+    code = np.fromiter((index[k] for k in speakers), dtype="int64", count=len(speakers))
+    n = len(keys)
+    letters = np.asarray([_letters(t or "") for t in ordered["text"].tolist()], dtype="int64").reshape(-1, 2)
+    span = np.nan_to_num(np.clip(ends - starts, 0.0, None))
+    talk = np.bincount(code, weights=span, minlength=n)
+    words = np.bincount(code, weights=ordered["word_count"].to_numpy(dtype=float), minlength=n).astype("int64")
+    chars = np.bincount(code, weights=letters[:, 0], minlength=n).astype("int64")
+    unspaced = np.bincount(code, weights=letters[:, 1], minlength=n)
+    turn = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])  # first sentence of each turn
+    mono = np.nan_to_num(np.fmax.reduceat(ends, turn) - np.fmin.reduceat(starts, turn))
+    longest = np.zeros(n)
+    np.maximum.at(longest, code[turn], mono)
+    first, last = np.full(n, np.nan), np.full(n, np.nan)
+    np.fmin.at(first, code, starts)
+    np.fmax.at(last, code, ends)
+    wpm, cpm = _rate(words, talk), _rate(chars, talk)
+    by_chars = (chars > 0) & (unspaced * 2 > chars)
+    total = talk.sum()
+    return build(SPEAKER_COLUMNS, _DTYPES, {
+        "speaker_id": keys, "talk_time_s": talk, "talk_share": talk / total if total > 0 else np.full(n, np.nan),
+        "turns": np.bincount(code[turn], minlength=n), "sentence_count": np.bincount(code, minlength=n),
+        "word_count": words, "char_count": chars, "words_per_minute": wpm, "chars_per_minute": cpm,
+        "rate_per_minute": np.where(by_chars, cpm, wpm), "rate_unit": ["chars" if c else "words" for c in by_chars],
+        "longest_monologue_s": longest, "first_start_s": first, "last_end_s": last})

@@ -142,21 +142,27 @@ class Transcript:
             "word_count": np.diff(bounds)})
 
     def paragraphs_frame(self) -> pd.DataFrame:
-        """One row per paragraph, in file order (``PARAGRAPH_COLUMNS``)."""
-        cols: dict[str, list[Any]] = {c: [] for c in PARAGRAPH_COLUMNS}
-        for index, (pid, speaker, a, b) in enumerate(self.paragraphs):
-            ids = self.sentence_id[a:b]
-            cols["paragraph_id"].append(pid)
-            cols["paragraph_index"].append(index)
-            cols["speaker_id"].append(speaker)
-            cols["start_s"].append(float(np.fmin.reduce(self.start_ms[a:b])) / 1000.0 if b > a else np.nan)
-            cols["end_s"].append(float(np.fmax.reduce(self.end_ms[a:b])) / 1000.0 if b > a else np.nan)
-            cols["text"].append(join_tokens(self.text[a:b]))
-            cols["first_sentence_id"].append(int(ids.min()) if b > a else None)
-            cols["last_sentence_id"].append(int(ids.max()) if b > a else None)
-            cols["sentence_count"].append(len(np.unique(ids)))
-            cols["word_count"].append(b - a)
-        return build(PARAGRAPH_COLUMNS, _PARAGRAPH_DTYPES, cols)
+        """One row per paragraph, in file order (``PARAGRAPH_COLUMNS``); a paragraph without
+        words has NaN times, ``""`` text and <NA> sentence ids."""
+        bounds = [(p[2], p[3]) for p in self.paragraphs]
+        count = np.asarray([b - a for a, b in bounds], dtype="int64")
+        full = count > 0
+        first = np.asarray([a for a, _ in bounds], dtype="int64")[full]
+        start, end = np.full(len(bounds), np.nan), np.full(len(bounds), np.nan)
+        low, high = np.zeros(len(bounds), dtype="int64"), np.zeros(len(bounds), dtype="int64")
+        if len(first):  # paragraphs are contiguous in file order: reduce between non-empty starts
+            start[full] = np.fmin.reduceat(self.start_ms, first) / 1000.0
+            end[full] = np.fmax.reduceat(self.end_ms, first) / 1000.0
+            low[full] = np.minimum.reduceat(self.sentence_id, first)
+            high[full] = np.maximum.reduceat(self.sentence_id, first)
+        sids = self.sentence_id.tolist()
+        return build(PARAGRAPH_COLUMNS, _PARAGRAPH_DTYPES, {
+            "paragraph_id": [p[0] for p in self.paragraphs], "paragraph_index": np.arange(len(bounds)),
+            "speaker_id": [p[1] for p in self.paragraphs], "start_s": start, "end_s": end,
+            "text": [join_tokens(self.text[a:b]) for a, b in bounds],
+            "first_sentence_id": pd.arrays.IntegerArray(low, ~full),
+            "last_sentence_id": pd.arrays.IntegerArray(high, ~full),
+            "sentence_count": [len(set(sids[a:b])) for a, b in bounds], "word_count": count})
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray:

@@ -37,6 +37,12 @@ def _sentences(block: Any) -> _Rows:
     paragraphs = records(block, "Paragraphs")
     items = [s for p in paragraphs for s in records(get(p, "Sentences"))] if paragraphs else \
         records(block, "Sentences")
+    try:  # fast path: every sentence complete, in the PascalCase spelling
+        rows = [(s["SentenceId"], s["Start"] / 1000.0, s["End"] / 1000.0, s["Text"]) for s in items]
+        if all(type(r[0]) is int and type(r[3]) is str for r in rows):
+            return {r[0]: r[1:] for r in rows}
+    except (KeyError, TypeError):
+        pass
     for item in items:
         sid = as_int(get(item, "SentenceId", "Id"))
         if sid is not None:

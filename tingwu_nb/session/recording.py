@@ -31,7 +31,7 @@ from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.codec import from_object
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.errors import AudioWarning, ParameterError
-from tingwu_nb.results.catalog import TABLES
+from tingwu_nb.results.catalog import TABLES, all_frames
 from tingwu_nb.results.speakers import speaker_stats
 from tingwu_nb.results.transcription import (
     live_sentences_frame,
@@ -140,6 +140,18 @@ class Session:
             return getattr(self, name)()
         spec = TABLES[name]
         return spec.parse(self.result(spec.kind))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name (``results.TABLES``), each result file read and parsed once.
+
+        What an export of the whole session writes; the same frames as the named methods.
+        """
+        frames = all_frames({t.kind: self.result(t.kind) for t in TABLES.values()}, self.target_languages())
+        if self.provisional:
+            sentences, words = live_transcript_frames(self.events())
+            frames.update(sentences=sentences, words=words, speakers=speaker_stats(sentences),
+                          translations=self.translations())
+        return frames
 
     def target_languages(self) -> list[str]:
         """The translation targets this session asked for (``Parameters.Translation.TargetLanguages``)."""
