@@ -206,23 +206,29 @@ def parse_transcription(doc: Mapping[str, Any] | None) -> Transcript:
     (``words()``, ``sentences()``, ``paragraphs_frame()``) or the ``*_frame`` functions.
     """
     body = payload(doc, "Transcription")
-    columns: tuple[list[Any], ...] = ([], [], [], [], [])
-    paragraphs = []
+    blocks, paragraphs, flat = [], [], []
     for paragraph in records(body, "Paragraphs"):
         words = get(paragraph, "Words")
         words = words if isinstance(words, list) else []
-        fields = _fast(words) or _slow(words)
-        first = len(columns[0])
-        for column, values in zip(columns, fields):
-            column.extend(values)
+        blocks.append(words)
         paragraphs.append((as_str(get(paragraph, "ParagraphId")), as_str(get(paragraph, "SpeakerId")),
-                           first, len(columns[0])))
-    ids, sids, starts, ends, texts = columns
+                           len(flat), len(flat) + len(words)))
+        flat.extend(words)
+    fields = _fast(flat)  # the whole file at once; odd items: tolerant reading paragraph by paragraph
+    if fields is None:
+        columns: tuple[list[Any], ...] = ([], [], [], [], [])
+        for n, words in enumerate(blocks):
+            first = len(columns[0])
+            for column, values in zip(columns, _fast(words) or _slow(words)):
+                column.extend(values)
+            paragraphs[n] = (*paragraphs[n][:2], first, len(columns[0]))
+        fields = columns
+    ids, sids, starts, ends, texts = fields
     try:
         word_id = np.asarray(ids, dtype="int64")
     except (TypeError, ValueError, OverflowError):
         word_id = np.asarray([n if as_int(v) is None else as_int(v) for n, v in enumerate(ids)], dtype="int64")
-    if not all(type(t) is str for t in texts):
+    if set(map(type, texts)) - {str}:
         texts = ["" if t is None else str(t) for t in texts]
     audio = get(body, "AudioInfo")
     return Transcript(word_id, _array(sids, "int64", as_int, 0), _array(starts, "float64", as_float, np.nan),
