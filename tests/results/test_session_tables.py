@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
+
 from tingwu_nb import results as r
 from tingwu_nb.emulator.analysis.postprocess import build_translation
 from tingwu_nb.session.recording import Session
@@ -63,3 +65,17 @@ def test_session_translations_per_language_layout(tmp_path):
     frame = Session(directory).translations()
     assert frame.values.tolist() == [[1, 1.2, 2.3, "Salut.", "Hi, let's start."], [2, 2.9, 3.6, "D'accord.", "OK."]]
     assert list(frame.columns) == ["sentence_id", "start_s", "end_s", "fr", "en"]
+
+
+def test_every_table_round_trips_through_parquet(tmp_path):
+    session = Session(make_session(tmp_path, ["en"]))
+    empty = r.all_frames({})
+    for name, frame in session.tables().items():
+        for variant in (frame, empty[name]):
+            path = tmp_path / f"{name}.parquet"
+            variant.to_parquet(path, index=False)
+            back = pd.read_parquet(path)
+            assert list(back.columns) == list(variant.columns) and len(back) == len(variant), name
+            list_columns = [c for c in variant.columns if variant[c].map(lambda v: isinstance(v, list)).any()]
+            for column in list_columns:
+                assert [list(v) for v in back[column]] == variant[column].tolist(), (name, column)
