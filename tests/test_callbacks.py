@@ -339,3 +339,34 @@ async def test_callbacks_drive_wait_for_task_to_the_same_task_info_as_polling(en
             transcript = await client.fetch_json(pushed.result_urls["Transcription"])
     assert [i.status for i in seen] == ["ONGOING", "COMPLETED"]
     assert transcript["Transcription"]["Paragraphs"]
+
+
+@pytest.mark.slow
+async def test_record_with_callbacks_ends_on_the_final_callback_and_writes_every_table(engine, sample_pcm16k,
+                                                                                         sample_truth, tmp_path):
+    """record(callbacks=...) on the whole emulator: one GetTaskInfo, results by callback, tables on disk."""
+    from tingwu_nb.contract.params import RealtimeTaskRequest
+    from tingwu_nb.emulator.app import Emulator
+    from tingwu_nb.errors import ParameterError
+    from tingwu_nb.session.recording import Session, record
+
+    clip = sample_turns_wav(tmp_path / "clip2.wav", 2, sample_pcm16k, sample_truth)
+    config = EmulatorConfig.generate(choices=ContractChoices(**FAST))
+    actions: list[str] = []
+    request = RealtimeTaskRequest.create(output_level=1, diarization=True, progressive_callbacks_enabled=True)
+    async with CallbackReceiver() as inbox, Emulator(config, engine=engine) as emu:
+        emu.config.callback_url = inbox.url
+        async with emu.client(on_request=lambda r: actions.append(r["action"])) as client:
+            with pytest.raises(ParameterError, match="ProgressiveCallbacksEnabled"):
+                await record(clip, RealtimeTaskRequest.create(), client=client, callbacks=inbox, out_dir=tmp_path)
+            assert actions == []  # refused before anything was sent
+            session = await record(clip, request, client=client, speed=math.inf, out_dir=tmp_path / "s",
+                                   poll_interval_s=60, callbacks=inbox)
+    assert session.status == "COMPLETED" and actions.count("GetTaskInfo") == 1
+    assert "good morning" in session.sentences()["text"].iloc[0].lower()
+    written = {p.stem for p in session.directory.glob("*.parquet")}
+    assert {"sentences", "words", "paragraphs", "speakers"} <= written
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(Session(session.directory).table("paragraphs"),
+                                  pd.read_parquet(session.directory / "paragraphs.parquet"), check_dtype=False)

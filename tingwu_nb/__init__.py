@@ -10,6 +10,7 @@ load only when used).
 from __future__ import annotations
 
 from tingwu_nb.client.audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
+from tingwu_nb.client.callbacks import CallbackReceiver
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.client.phrases import PhraseList, Phrases
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions
@@ -39,6 +40,8 @@ from tingwu_nb.errors import (
     TransportError,
 )
 from tingwu_nb.research.metrics import cer, wer
+from tingwu_nb.results.catalog import all_frames
+from tingwu_nb.results.exports import read_json_bundle, to_json_bundle, to_markdown, to_srt, to_vtt
 from tingwu_nb.results.transcription import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
 from tingwu_nb.samples import load_sample_meeting, sample_meeting_path
 from tingwu_nb.session.connect import connect
@@ -56,6 +59,7 @@ __all__ = [
     "AudioError",
     "AudioInfo",
     "AudioWarning",
+    "CallbackReceiver",
     "ConfigError",
     "Credentials",
     "CredentialsError",
@@ -84,11 +88,13 @@ __all__ = [
     "TingwuError",
     "TingwuTimeoutError",
     "TransportError",
+    "all_frames",
     "cer",
     "connect",
     "load_pcm",
     "load_sample_meeting",
     "probe",
+    "read_json_bundle",
     "record",
     "record_sync",
     "recover",
@@ -97,5 +103,9 @@ __all__ = [
     "resolve_credentials",
     "sample_meeting_path",
     "stream_frames",
+    "to_json_bundle",
+    "to_markdown",
+    "to_srt",
+    "to_vtt",
     "wer",
 ]

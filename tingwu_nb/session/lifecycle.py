@@ -33,7 +33,7 @@ from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.contract.protocol import State
 from tingwu_nb.errors import OutputError, TingwuError
-from tingwu_nb.results.transcription import sentences_frame, words_frame
+from tingwu_nb.results.catalog import all_frames
 from tingwu_nb.session.recorder import SessionWriter, new_session_dir
 
 __all__ = ["BOUNDS", "Bounds", "Recording", "collect", "error_record", "check_out_dir", "discard_session_dir", "open_session", "secrets_of", "settle"]
@@ -151,6 +151,7 @@ class Recording:
     timeout_s: float = 3600.0
     bounds: Bounds = BOUNDS
     open_stream: Callable[..., RealtimeStream] = RealtimeStream  # seam: (join_url, options=, on_event=, on_frame=)
+    callbacks: Any = None  # a started CallbackReceiver: results arrive by callback as well as by polling
     task_id: str | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
 
@@ -179,7 +180,8 @@ class Recording:
                 self.writer.update(status="stream_failed", error=error_record(exc), pacing=asdict(report))
             else:
                 self.writer.update(pacing=asdict(report))
-            await collect(client, task.task_id, self.writer, self.poll_interval_s, self.timeout_s)
+            await collect(client, task.task_id, self.writer, self.poll_interval_s, self.timeout_s,
+                          callbacks=self.callbacks)
         except BaseException as exc:
             await self._abort(client, exc)
             if stream_error is not None and isinstance(exc, Exception):
@@ -284,17 +286,20 @@ def _say(exc: BaseException | None) -> str:
 
 
 async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interval_s: float, timeout_s: float,
-                  *, stop: bool = True) -> None:
+                  *, stop: bool = True, callbacks: Any = None) -> None:
     """Stop the record (unless told not to), wait for it, download every result, write the tables.
 
-    Every file that downloads is saved even when another fails; then the first failure is raised
-    (session.json keeps each one under ``download_errors``).
+    ``callbacks`` (a started :class:`~tingwu_nb.client.callbacks.CallbackReceiver`) ends the
+    wait as soon as the service's final callback arrives. Every file that downloads is saved
+    even when another fails; then the first failure is raised (session.json keeps each one
+    under ``download_errors``). Each non-empty result table is written as ``<name>.parquet``.
     """
     if stop:
         stopped = await client.stop_realtime_task(task_id)
         writer.phase("task_stopped")
         writer.update(stop_request_id=stopped.request_id)
-    final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+    final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+                                       **({"callbacks": callbacks} if callbacks is not None else {}))
     writer.phase("task_finished")
     got = await download_results(client, final)  # concurrent; stale links renewed via GetTaskInfo
     writer.phase("results_downloaded")
@@ -315,12 +320,20 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
     if final.error_code:
         fields["task_error"] = {"code": final.error_code, "message": final.error_message}
     writer.update(**fields)
-    transcription = writer.directory / "results" / "Transcription.json"
-    if transcription.exists():
-        doc = json.loads(transcription.read_text(encoding="utf-8"))
-        sentences_frame(doc).to_parquet(writer.directory / "sentences.parquet", index=False)
-        words_frame(doc).to_parquet(writer.directory / "words.parquet", index=False)
+    write_tables(writer, [kind for kind in results if kind != MP3])
     got.raise_first()  # what arrived is saved; a file that could not be fetched still fails the session
+
+
+def write_tables(writer: SessionWriter, kinds: list[str]) -> None:
+    """Every non-empty table of the saved result files as ``<name>.parquet`` (sentences and words
+    always, when there is a Transcription file), parsing each file once."""
+    docs = {kind: json.loads((writer.directory / "results" / f"{kind}.json").read_text(encoding="utf-8"))
+            for kind in kinds}
+    params = (writer.meta.get("request") or {}).get("Parameters") or {}
+    languages = list((params.get("Translation") or {}).get("TargetLanguages") or [])
+    for name, frame in all_frames(docs, languages).items():
+        if len(frame) or (name in ("sentences", "words") and "Transcription" in docs):
+            frame.to_parquet(writer.directory / f"{name}.parquet", index=False)  # what arrived is saved; a file that could not be fetched still fails the session
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:

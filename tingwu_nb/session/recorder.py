@@ -10,6 +10,8 @@ Layout (all text is redacted: no AccessKey secret, STS token, ``mc`` token or UR
     results/<name>.mp3    OutputMp3Path, when transcoding was asked for
     sentences.parquet     the sentence table (results.SENTENCE_COLUMNS)
     words.parquet         the word table (results.WORD_COLUMNS)
+    <table>.parquet       every other non-empty result table (results.TABLES: paragraphs,
+                          speakers, translations, chapters, keywords, ...)
 
 Lines are flushed one by one, and ``session.json`` is replaced atomically at each phase,
 so a crash (or a dead kernel) loses at most the line being written.

@@ -253,6 +253,7 @@ async def record(
     options: StreamOptions | None = None,
     poll_interval_s: float = 1.0,
     timeout_s: float = 3600.0,
+    callbacks: Any = None,
 ) -> Session:
     """Run one realtime record end to end and return its :class:`Session`.
 
@@ -266,6 +267,10 @@ async def record(
             ``math.inf`` or ``"max"`` sends at MAX_SPEED (see :func:`parse_speed`).
         out_dir: parent folder of the session directory (default ``./sessions``).
         on_event: called with every live event (stamped with receive and audio times).
+        callbacks: a started :class:`~tingwu_nb.client.callbacks.CallbackReceiver` whose URL
+            is the AppKey's callback URL; the request must enable ``ProgressiveCallbacksEnabled``.
+            The wait for results then ends on the service's final callback (polling continues
+            as a safety net).
 
     Corrupt stretches of the audio are replaced by silence of their length (timestamps stay
     right), issued as :class:`~tingwu_nb.errors.AudioWarning` and kept in
@@ -282,6 +287,9 @@ async def record(
     """
     request = request or RealtimeTaskRequest.create()
     speed = parse_speed(speed)
+    if callbacks is not None and not request.input.progressive_callbacks_enabled:
+        raise ParameterError("Input.ProgressiveCallbacksEnabled", "must be true when callbacks= is given "
+                             "(create the request with progressive_callbacks_enabled=True)", False)
     for name, value in (("poll_interval_s", poll_interval_s), ("timeout_s", timeout_s)):
         if not value > 0:
             raise ParameterError(name, f"must be > 0 seconds, got {value!r}", value)
@@ -291,7 +299,8 @@ async def record(
         warnings.warn(message, AudioWarning, stacklevel=2)
     writer, created_root = open_session(out_dir or DEFAULT_ROOT, request.input.format)
     recording = Recording(request=request, audio=audio, frames=frames, speed=speed, writer=writer,
-                          on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+                          on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+                          callbacks=callbacks)
     try:
         return Session(await _on_client(client, recording.run))
     except BaseException as exc:
