@@ -31,7 +31,6 @@ rules before sending). Choices the spec leaves open:
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from tingwu_nb.contract.phrases import (
     word_weights_problems,
 )
 from tingwu_nb.emulator.contract import ContractChoices
-from tingwu_nb.emulator.validate import reject
+from tingwu_nb.emulator.validate import json_object, reject
 
 __all__ = ["PhraseList", "PhraseStore", "phrase_routes", "task_hotwords"]
 
@@ -139,12 +138,7 @@ class _PhraseApi:
 
     def _fields(self, raw: bytes) -> tuple[str, str | None, dict[str, int]]:
         """Name, Description and WordWeights of a Create/Update body, or the error naming every problem."""
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise reject(self.choices.invalid_parameter_code, "The request body must be a JSON object.")
+        body = json_object(raw, self.choices.invalid_parameter_code)
         problems = []
         name, description = body.get("Name"), body.get("Description")
         if not isinstance(name, str) or not name.strip():

@@ -33,7 +33,7 @@ from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
-from tingwu_nb.emulator.validate import Validator, reject
+from tingwu_nb.emulator.validate import Validator, json_object, reject
 from tingwu_nb.errors import ServiceError, ThrottledError
 
 __all__ = ["TASKS_PATH", "rest_routes"]
@@ -151,15 +151,6 @@ class _RestApi:
         except ServiceError as exc:
             return self._error(request, exc, rid)
 
-    def _json_object(self, raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise reject(self.choices.invalid_parameter_code, "The request body must be a JSON object.")
-        return body
-
     # -- CreateTask ------------------------------------------------------------
 
     async def create_task(self, request: Request) -> Response:
@@ -173,7 +164,7 @@ class _RestApi:
                     self.choices.invalid_parameter_code,
                     f"Unsupported task type/operation: {kind!r}/{operation!r} (the emulator serves type=realtime).",
                 )
-            body = self._json_object(raw)
+            body = json_object(raw, self.choices.invalid_parameter_code)
             self.validate.app_key(body)
             data = self._start(request, body, key_id) if operation == "start" else self._stop(body)
             return self._ok(data, rid)

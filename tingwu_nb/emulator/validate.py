@@ -8,6 +8,7 @@ clients other than tingwu_nb; the allowed values are the contract's, shared with
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,17 @@ HINT_LANGUAGES = frozenset(LANGUAGE_HINTS)
 def reject(code: str, message: str, status: int = 400) -> ServiceError:
     """A ServiceError the REST layer turns into an error response (HTTP ``status``)."""
     return ServiceError(message, code=code, status_code=status)
+
+
+def json_object(raw: bytes, code: str) -> dict[str, Any]:
+    """The request body as a JSON object, or the ``code`` error every route answers for anything else."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise reject(code, "The request body must be a JSON object.")
+    return body
 
 
 def is_int(value: Any) -> bool:
