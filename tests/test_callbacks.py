@@ -234,6 +234,20 @@ async def test_retries_are_bounded_when_the_receiver_never_accepts():
     assert {d.attempt for d in finals} == {tries}
 
 
+async def test_a_malformed_callback_url_is_a_failed_attempt_not_a_dead_sender(caplog):
+    """httpx.InvalidURL is no httpx.HTTPError: it must be recorded and retried like any failure."""
+    caplog.set_level("DEBUG", logger="tingwu_nb")
+    async with rest_app(callback_url="http://127.0.0.1:1/hook?token=s3cr3t\x00") as rest:
+        _, client = await run_task(rest)
+        await client.aclose()
+        await rest.idle()
+    tries = 1 + len(FAST["callback_retry_delays_s"])
+    assert len(rest.sender.deliveries) == len(EXPECTED) * tries
+    assert {d.error for d in rest.sender.deliveries} == {"InvalidURL"}
+    assert [d.task_status for d in rest.sender.deliveries if d.final] == [s for s, _ in EXPECTED]
+    assert "s3cr3t" not in caplog.text
+
+
 async def test_an_answer_later_than_the_timeout_counts_as_failed_and_is_retried():
     calls = []
 

@@ -176,7 +176,7 @@ class CallbackSender:
                 code = response.status_code
                 ok = code == 200 if choices.callback_accept == "200" else 200 <= code < 300
                 error = None if ok else f"HTTP {code}"
-            except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, asyncio.TimeoutError) as exc:  # InvalidURL: no HTTPError
                 ok, error = False, "no answer in time" if isinstance(exc, (asyncio.TimeoutError,
                                                                             httpx.TimeoutException)) else type(exc).__name__
             final = ok or attempt > len(delays)
