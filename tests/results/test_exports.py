@@ -217,3 +217,11 @@ def test_json_bundle_reloads_every_table_equal(tmp_path):
     assert read_json_bundle(to_json_bundle({})) == {}
     with pytest.raises(TypeError, match="mindmap_tree"):
         to_json_bundle({"mindmap_tree": [{"Title": "x"}]})
+
+
+def test_markdown_keeps_a_space_between_korean_sentences_but_none_between_chinese_ones():
+    frame = pd.DataFrame({"sentence_id": [1, 2, 3, 4], "speaker_id": ["1", "1", "2", "2"],
+                          "start_s": [0.0, 1.0, 2.0, 3.0], "end_s": [1.0, 2.0, 3.0, 4.0],
+                          "text": ["회의를 시작합니다", "네 좋습니다", "大家好", "开始吧"]})
+    assert to_markdown(frame, title=None).rstrip("\n").split("\n\n") == [
+        "**Speaker 1** `00:00:00`", "회의를 시작합니다 네 좋습니다", "**Speaker 2** `00:00:02`", "大家好开始吧"]

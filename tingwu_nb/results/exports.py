@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tingwu_nb.results.transcription import unspaced
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -190,15 +191,12 @@ def to_vtt(sentences: pd.DataFrame, translations: pd.DataFrame | None = None, *,
     return _written("\n\n".join(blocks) + "\n", path)
 
 
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
-
 def _join(texts: Iterable[str]) -> str:
-    """Sentences one after the other: a space between them, none next to CJK characters or punctuation."""
+    """Sentences one after the other: a space between them, none next to Chinese or Japanese
+    characters or full-width punctuation (:func:`~tingwu_nb.results.transcription.unspaced`)."""
     out = ""
     for text in texts:
-        if out and text and not _wide(out[-1]) and not _wide(text[0]):
+        if out and text and not unspaced(out[-1]) and not unspaced(text[0]):
             out += " "
         out += text
     return out

@@ -41,6 +41,7 @@ __all__ = [
     "parse_transcription",
     "sentences_frame",
     "transcript_frames",
+    "unspaced",
     "words_frame",
 ]
 
@@ -60,7 +61,7 @@ _PARAGRAPH_DTYPES = {"paragraph_index": "int64", "start_s": "float64", "end_s": 
                      "word_count": "int64"}
 
 
-def _unspaced(char: str) -> bool:
+def unspaced(char: str) -> bool:
     """True for scripts written without spaces between words (Han, kana, CJK punctuation)."""
     code = ord(char)
     return code >= 0x2E80 and (code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
@@ -81,10 +82,10 @@ def join_tokens(tokens: Iterable[str]) -> str:
         if not token:
             continue
         first = token[0]
-        if spaced_before and first.isalnum() and not _unspaced(first):
+        if spaced_before and first.isalnum() and not unspaced(first):
             parts.append(" ")
         parts.append(token)
-        spaced_before = not _unspaced(token[-1])
+        spaced_before = not unspaced(token[-1])
     return "".join(parts)
 
 
