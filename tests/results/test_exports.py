@@ -219,6 +219,14 @@ def test_json_bundle_reloads_every_table_equal(tmp_path):
         to_json_bundle({"mindmap_tree": [{"Title": "x"}]})
 
 
+def test_sentences_with_infinite_times_give_no_cue_instead_of_failing():
+    frame = pd.DataFrame({"sentence_id": [1, 2, 3], "speaker_id": ["1", "1", "2"], "start_s": [0.0, 1.0, -math.inf],
+                          "end_s": [1.0, math.inf, 2.0], "text": ["kept", "open end", "open start"]})
+    assert [c.lines for c in cues(frame)] == [("kept",)]
+    assert _timed(_blocks(to_srt(frame)), SRT_TIME, numbered=True) == [(0, 1000, ["kept"])]
+    assert to_markdown(frame, title=None) == "**Speaker 1** `00:00:00`\n\nkept\n"
+
+
 def test_markdown_keeps_a_space_between_korean_sentences_but_none_between_chinese_ones():
     frame = pd.DataFrame({"sentence_id": [1, 2, 3, 4], "speaker_id": ["1", "1", "2", "2"],
                           "start_s": [0.0, 1.0, 2.0, 3.0], "end_s": [1.0, 2.0, 3.0, 4.0],

@@ -131,6 +131,8 @@ def cues(
         languages: which translation columns, in this order (default: all of them).
         speakers: True labels ``Speaker <id>``; a mapping or function gives names from ids.
         original: False keeps only the translations (the original where none exists).
+
+    A sentence without text or without finite start and end times gives no cue.
     """
     langs, texts = _translated(translations, languages)
     label = _label_of(speakers)
@@ -138,8 +140,8 @@ def cues(
     out = []
     for row in sentences.itertuples(index=False):
         start, end = row.start_s, row.end_s
-        if pd.isna(start) or pd.isna(end):
-            continue
+        if pd.isna(start) or pd.isna(end) or not (math.isfinite(start) and math.isfinite(end)):
+            continue  # no cue without two real times (NaN, NA or inf)
         sid = None if pd.isna(row.sentence_id) else int(row.sentence_id)
         extra = texts.get(sid, {}) if sid is not None else {}
         lines = [extra[lang] for lang in langs if lang in extra]
