@@ -24,7 +24,12 @@ def _camel(name: str) -> str:
 
 
 def get(obj: Any, *names: str, default: Any = None) -> Any:
-    """The first of ``names`` present in ``obj`` (each tried as written, then camelCase)."""
+    """The first of ``names`` with a value in ``obj`` (each tried as written, then camelCase).
+
+    The tolerance rule of :func:`~tingwu_nb.client.taskinfo.pick` (which the results layer may
+    not import), except that a key holding null counts as absent and ``obj`` may be anything
+    (not a mapping: ``default``).
+    """
     if not isinstance(obj, Mapping):
         return default
     for name in names:
@@ -63,11 +68,11 @@ def records(value: Any, *wrappers: str) -> list[Mapping[str, Any]]:
 
 
 def as_float(value: Any) -> float:
+    """A float, or NaN when missing or not a number."""
     try:
-        out = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return math.nan
-    return out
 
 
 def seconds(value: Any) -> float:
