@@ -79,9 +79,10 @@ class _RestApi:
 
     # -- common gate -----------------------------------------------------------
 
-    def _request_id(self) -> str:
+    def _request_id(self, style: str | None = None) -> str:
+        """A new RequestId in ``style`` (default ``choices.request_id_style``)."""
         rid = uuid.uuid4()
-        style = self.choices.request_id_style
+        style = style or self.choices.request_id_style
         return rid.hex if style == "hex32" else str(rid).upper() if style == "uuid-upper" else str(rid)
 
     def _authenticate(self, request: Request, body: bytes, action: str) -> str:
@@ -136,40 +137,43 @@ class _RestApi:
             headers["x-acs-retry-after"] = f"{exc.retry_after:g}"
         return JSONResponse(body, status_code=exc.status_code or 400, headers=headers)
 
-    def _ok(self, data: Mapping[str, Any], rid: str) -> JSONResponse:
-        body = {"Code": "0", "Message": self.choices.success_message, "RequestId": rid, "Data": dict(data)}
-        return JSONResponse(body, headers={"x-acs-request-id": rid})
+    def _envelope(self, data: Mapping[str, Any], rid: str) -> dict[str, Any]:
+        """The success body of every API (and of a callback): ``Code``, ``Message``, ``RequestId``, ``Data``."""
+        return {"Code": "0", "Message": self.choices.success_message, "RequestId": rid, "Data": dict(data)}
 
     async def serve(self, request: Request, action: str,
                     handler: Callable[[Request, bytes], Mapping[str, Any]]) -> Response:
-        """The common gate for ``action``, then ``handler(request, raw_body)``'s Data, or its error."""
+        """The common gate for ``action``, then ``handler(request, raw_body)``'s Data, or its error.
+
+        The handler finds the caller's AccessKeyId in ``request.state.access_key_id`` and raises
+        a :class:`ServiceError` (e.g. :func:`reject`) to answer with an error envelope.
+        """
         rid = self._request_id()
         try:
             raw = await request.body()
-            self._authenticate(request, raw, action)
-            return self._ok(handler(request, raw), rid)
+            request.state.access_key_id = self._authenticate(request, raw, action)
+            data = handler(request, raw)
         except ServiceError as exc:
             return self._error(request, exc, rid)
+        return JSONResponse(self._envelope(data, rid), headers={"x-acs-request-id": rid})
 
     # -- CreateTask ------------------------------------------------------------
 
     async def create_task(self, request: Request) -> Response:
-        rid = self._request_id()
-        try:
-            raw = await request.body()
-            key_id = self._authenticate(request, raw, "CreateTask")
-            kind, operation = request.query_params.get("type"), request.query_params.get("operation", "start")
-            if kind != "realtime" or operation not in ("start", "stop"):
-                raise reject(
-                    self.choices.invalid_parameter_code,
-                    f"Unsupported task type/operation: {kind!r}/{operation!r} (the emulator serves type=realtime).",
-                )
-            body = json_object(raw, self.choices.invalid_parameter_code)
-            self.validate.app_key(body)
-            data = self._start(request, body, key_id) if operation == "start" else self._stop(body)
-            return self._ok(data, rid)
-        except ServiceError as exc:
-            return self._error(request, exc, rid)
+        return await self.serve(request, "CreateTask", self._create)
+
+    def _create(self, request: Request, raw: bytes) -> dict[str, Any]:
+        kind, operation = request.query_params.get("type"), request.query_params.get("operation", "start")
+        if kind != "realtime" or operation not in ("start", "stop"):
+            raise reject(
+                self.choices.invalid_parameter_code,
+                f"Unsupported task type/operation: {kind!r}/{operation!r} (the emulator serves type=realtime).",
+            )
+        body = json_object(raw, self.choices.invalid_parameter_code)
+        self.validate.app_key(body)
+        if operation == "stop":
+            return self._stop(body)
+        return self._start(request, body, request.state.access_key_id)
 
     def _start(self, request: Request, body: dict[str, Any], key_id: str) -> dict[str, Any]:
         self.validate.start(body)
@@ -232,26 +236,21 @@ class _RestApi:
     # -- GetTaskInfo -----------------------------------------------------------
 
     async def get_task(self, request: Request) -> Response:
-        rid = self._request_id()
-        try:
-            self._authenticate(request, await request.body(), "GetTaskInfo")
-            task_id = request.path_params["task_id"]
-            record = self.store.get(task_id)
-            if record is None:
-                if self.choices.unknown_task != "invalid":
-                    raise reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
-                return self._ok({"TaskId": task_id, "TaskStatus": "INVALID"}, rid)
-            return self._ok(self._task_data(self._origin(request), record), rid)
-        except ServiceError as exc:
-            return self._error(request, exc, rid)
+        return await self.serve(request, "GetTaskInfo", self._task_info)
+
+    def _task_info(self, request: Request, raw: bytes) -> dict[str, Any]:
+        task_id = request.path_params["task_id"]
+        record = self.store.get(task_id)
+        if record is None:
+            if self.choices.unknown_task != "invalid":
+                raise reject(self.choices.unknown_task_code, "Invalid task id.", self.choices.unknown_task_status)
+            return {"TaskId": task_id, "TaskStatus": "INVALID"}
+        return self._task_data(self._origin(request), record)
 
     def callback_body(self, record: TaskRecord) -> dict[str, Any]:
         """The GetTaskInfo response envelope for ``record`` now, as a callback body (rest §5.7)."""
-        rid = uuid.uuid4()
-        style = self.choices.callback_request_id_style
-        rid_text = rid.hex if style == "hex32" else str(rid).upper() if style == "uuid-upper" else str(rid)
         data = self._task_data(record.origin or "http://127.0.0.1", record)
-        return {"Code": "0", "Message": self.choices.success_message, "RequestId": rid_text, "Data": data}
+        return self._envelope(data, self._request_id(self.choices.callback_request_id_style))
 
     def _task_data(self, origin: str, record: TaskRecord) -> dict[str, Any]:
         data: dict[str, Any] = {"TaskId": record.task_id}
