@@ -79,3 +79,40 @@ def test_every_table_round_trips_through_parquet(tmp_path):
             list_columns = [c for c in variant.columns if variant[c].map(lambda v: isinstance(v, list)).any()]
             for column in list_columns:
                 assert [list(v) for v in back[column]] == variant[column].tolist(), (name, column)
+
+
+class _CountingSession(Session):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.reads: dict[str, int] = {}
+
+    def result(self, kind: str):
+        self.reads[kind] = self.reads.get(kind, 0) + 1
+        return super().result(kind)
+
+
+def test_tables_reads_each_result_file_once(tmp_path):
+    session = _CountingSession(make_session(tmp_path, ["en"]))
+    session.tables()
+    assert session.reads == {kind: 1 for kind in {t.kind for t in r.TABLES.values()}}
+
+
+def test_provisional_tables_come_from_the_live_sentences_reading_each_file_once(tmp_path):
+    from tingwu_nb.contract import events as ev
+    from tingwu_nb.contract.codec import encode
+
+    directory = make_session(tmp_path, ["en"])
+    (directory / "results" / "Transcription.json").unlink()
+    meta = json.loads((directory / "session.json").read_text())
+    (directory / "session.json").write_text(json.dumps({**meta, "provisional": True}))
+    said = [ev.SentenceEnd(index=1, time_ms=1500, begin_time_ms=0, result="hello there", speaker_id="1"),
+            ev.SentenceEnd(index=2, time_ms=3000, begin_time_ms=1600, result="fine thanks", speaker_id="2")]
+    (directory / "events.jsonl").write_text("".join(
+        json.dumps({"message": json.loads(encode(m)), "mono": 1.0, "wall": 1.0}) + "\n" for m in said))
+    session = _CountingSession(directory)
+    every = session.tables()
+    assert session.reads == {kind: 1 for kind in {t.kind for t in r.TABLES.values()}}
+    assert every["sentences"]["text"].tolist() == ["hello there", "fine thanks"]
+    assert every["speakers"]["speaker_id"].tolist() == ["1", "2"]
+    assert every["translations"]["sentence_id"].tolist() == every["sentences"]["sentence_id"].tolist()
+    assert every["translations"].equals(session.translations())

@@ -146,11 +146,13 @@ class Session:
 
         What an export of the whole session writes; the same frames as the named methods.
         """
-        frames = all_frames({t.kind: self.result(t.kind) for t in TABLES.values()}, self.target_languages())
-        if self.provisional:
+        docs = {kind: self.result(kind) for kind in dict.fromkeys(t.kind for t in TABLES.values())}
+        languages = self.target_languages()
+        frames = all_frames(docs, languages)
+        if docs["Transcription"] is None and self.meta.get("provisional"):  # self.provisional, file already read
             sentences, words = live_transcript_frames(self.events())
             frames.update(sentences=sentences, words=words, speakers=speaker_stats(sentences),
-                          translations=self.translations())
+                          translations=translations_frame(docs["Translation"], languages, sentences=sentences))
         return frames
 
     def target_languages(self) -> list[str]:
