@@ -20,7 +20,7 @@ import asyncio
 import json
 import os
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -36,7 +36,7 @@ from tingwu_nb.errors import OutputError, TingwuError
 from tingwu_nb.results.catalog import all_frames
 from tingwu_nb.session.recorder import SessionWriter, new_session_dir
 
-__all__ = ["BOUNDS", "Bounds", "Recording", "collect", "error_record", "check_out_dir", "discard_session_dir", "open_session", "secrets_of", "settle"]
+__all__ = ["BOUNDS", "Bounds", "Recording", "collect", "error_record", "check_out_dir", "discard_session_dir", "open_session", "secrets_of", "settle", "target_languages", "write_tables"]
 
 T = TypeVar("T")
 
@@ -329,11 +329,16 @@ def write_tables(writer: SessionWriter, kinds: list[str]) -> None:
     always, when there is a Transcription file), parsing each file once."""
     docs = {kind: json.loads((writer.directory / "results" / f"{kind}.json").read_text(encoding="utf-8"))
             for kind in kinds}
-    params = (writer.meta.get("request") or {}).get("Parameters") or {}
-    languages = list((params.get("Translation") or {}).get("TargetLanguages") or [])
-    for name, frame in all_frames(docs, languages).items():
+    for name, frame in all_frames(docs, target_languages(writer.meta)).items():
         if len(frame) or (name in ("sentences", "words") and "Transcription" in docs):
-            frame.to_parquet(writer.directory / f"{name}.parquet", index=False)  # what arrived is saved; a file that could not be fetched still fails the session
+            frame.to_parquet(writer.directory / f"{name}.parquet", index=False)
+
+
+def target_languages(meta: Mapping[str, Any]) -> list[str]:
+    """The translation targets a session asked for (``request.Parameters.Translation.TargetLanguages``
+    of ``session.json``); they name the translation columns."""
+    params = (meta.get("request") or {}).get("Parameters") or {}
+    return list((params.get("Translation") or {}).get("TargetLanguages") or [])
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:

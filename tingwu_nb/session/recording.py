@@ -40,7 +40,13 @@ from tingwu_nb.results.transcription import (
     words_frame,
 )
 from tingwu_nb.results.translation import translations_frame
-from tingwu_nb.session.lifecycle import Recording, check_out_dir, discard_session_dir, open_session
+from tingwu_nb.session.lifecycle import (
+    Recording,
+    check_out_dir,
+    discard_session_dir,
+    open_session,
+    target_languages,
+)
 
 __all__ = ["Session", "parse_speed", "record", "record_sync", "run_sync"]
 
@@ -157,8 +163,7 @@ class Session:
 
     def target_languages(self) -> list[str]:
         """The translation targets this session asked for (``Parameters.Translation.TargetLanguages``)."""
-        params = (self.meta.get("request") or {}).get("Parameters") or {}
-        return list((params.get("Translation") or {}).get("TargetLanguages") or [])
+        return target_languages(self.meta)
 
     def paragraphs(self) -> pd.DataFrame:
         """Speaker paragraphs of the Transcription file (``results.PARAGRAPH_COLUMNS``)."""
