@@ -165,6 +165,20 @@ async def test_a_callback_per_result_then_completed_shaped_like_get_task_info(ca
     assert [d.attempt for d in rest.sender.deliveries] == [1, 1, 1, 1]
 
 
+async def test_httpx_logs_the_receiver_by_host_only(caplog):
+    """httpx logs every request's full URL at INFO: the callback URL's token must not get there."""
+    caplog.set_level("INFO", logger="httpx")
+    receiver = Receiver()
+    async with serve(receiver.app()) as hook, rest_app(callback_url=f"{hook}/hook?token=s3cr3t-capability") as rest:
+        _, client = await run_task(rest)
+        await client.aclose()
+        await rest.idle()
+    assert receiver.statuses() == EXPECTED
+    posts = [r.getMessage() for r in caplog.records if r.name == "httpx" and "POST" in r.getMessage()]
+    assert len(posts) == len(EXPECTED) and all(f"POST {hook} " in line for line in posts)
+    assert "s3cr3t-capability" not in caplog.text
+
+
 async def test_results_set_from_worker_threads_are_announced_in_order():
     receiver = Receiver()
     async with serve(receiver.app()) as hook, rest_app(staged_in_threads, callback_url=f"{hook}/hook") as rest:

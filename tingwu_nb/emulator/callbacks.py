@@ -12,7 +12,9 @@ Delivery: messages of one task go out in order, one at a time; each is retried a
 delay of ``callback_retry_delays_s`` (default 5 s, 300 s, 300 s) when the receiver is down,
 answers too late or answers outside 2xx, then given up (logged, kept in :attr:`deliveries`).
 The body carries presigned result URLs: capabilities meant for the receiver. Logs and
-:attr:`deliveries` name the receiver by ``scheme://host:port`` only and never hold a URL.
+:attr:`deliveries` name the receiver by ``scheme://host:port`` only and never hold a URL; so
+does httpx's own "HTTP Request" log line for these posts (a filter on the ``httpx`` logger,
+removed by :meth:`CallbackSender.aclose`).
 
 Wiring: ``rest_routes(..., callbacks=CallbackSender(config))``; whoever serves the routes
 awaits :meth:`CallbackSender.aclose` on shutdown (``Emulator.stop`` does).
@@ -38,6 +40,20 @@ __all__ = ["CallbackSender", "Delivery"]
 _log = logging.getLogger("tingwu_nb.emulator")
 BodyFor = Callable[[TaskRecord], dict[str, Any]]
 _HEADERS = {"content-type": "application/json; charset=utf-8", "user-agent": "tingwu-nb-emulator-callback"}
+
+
+class _HideReceiverUrls(logging.Filter):
+    """On the ``httpx`` logger: its line for a post to one of ``urls`` names the host only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, httpx.URL) and str(a) in self.urls for a in args):
+            record.args = tuple(host_of(str(a)) if isinstance(a, httpx.URL) else a for a in args)
+        return True
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,8 @@ class CallbackSender:
         self._outboxes: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._hide_urls = _HideReceiverUrls()
+        logging.getLogger("httpx").addFilter(self._hide_urls)
 
     def __repr__(self) -> str:
         return (f"<CallbackSender to {host_of(self.config.callback_url)!r}, {len(self._outboxes)} tasks "
@@ -109,6 +127,7 @@ class CallbackSender:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         self._outboxes.clear()
+        logging.getLogger("httpx").removeFilter(self._hide_urls)
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -165,6 +184,10 @@ class CallbackSender:
         delays = tuple(choices.callback_retry_delays_s)
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         status, keys, receiver = _status(body), _result_keys(body), host_of(url)
+        try:
+            self._hide_urls.urls.add(str(httpx.URL(url)))  # as httpx will log it
+        except httpx.InvalidURL:
+            pass  # nothing is sent to it, so httpx logs nothing
         for attempt in range(1, len(delays) + 2):
             code: int | None = None
             error: str | None = None
