@@ -119,10 +119,15 @@ def task_hotwords(store: PhraseStore, body: Mapping[str, Any], choices: Contract
         return ()
     if not isinstance(phrase_id, str):
         raise reject(choices.invalid_parameter_code, "Parameters.Transcription.PhraseId must be a string.")
+    return tuple(_existing(store, phrase_id, choices).word_weights.items())
+
+
+def _existing(store: PhraseStore, phrase_id: str, choices: ContractChoices) -> PhraseList:
+    """The list ``phrase_id`` names, or the unknown-PhraseId ServiceError (same in every API)."""
     found = store.get(phrase_id)
     if found is None:
         raise reject(choices.unknown_phrase_code, "Invalid phrase id.", choices.unknown_phrase_status)
-    return tuple(found.word_weights.items())
+    return found
 
 
 class _PhraseApi:
@@ -131,10 +136,7 @@ class _PhraseApi:
         self.choices = choices
 
     def _find(self, request: Request) -> PhraseList:
-        found = self.store.get(request.path_params["phrase_id"])
-        if found is None:
-            raise reject(self.choices.unknown_phrase_code, "Invalid phrase id.", self.choices.unknown_phrase_status)
-        return found
+        return _existing(self.store, request.path_params["phrase_id"], self.choices)
 
     def _fields(self, raw: bytes) -> tuple[str, str | None, dict[str, int]]:
         """Name, Description and WordWeights of a Create/Update body, or the error naming every problem."""
