@@ -333,6 +333,24 @@ async def test_receiver_refuses_what_is_not_a_callback_and_hides_its_token():
         assert await inbox.next_update("t", 0.05) is None
 
 
+async def test_receiver_close_ends_every_connection_handler():
+    """aclose() returns only once no connection task is left (Python < 3.12 would leave them running)."""
+    def handlers() -> list[asyncio.Task]:
+        return [t for t in asyncio.all_tasks() if "CallbackReceiver._serve" in t.get_coro().__qualname__]
+
+    inbox = await CallbackReceiver().start()
+    _, half = await asyncio.open_connection("127.0.0.1", inbox.port)  # a request cut in its body
+    half.write(b"POST /tingwu/callback HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    await half.drain()
+    async with httpx.AsyncClient() as http:  # and an idle keep-alive connection
+        assert (await http.post(str(inbox.url), json={"Data": {"TaskId": "t"}})).status_code == 200
+        assert len(handlers()) == 2
+        await inbox.aclose()
+        assert handlers() == []
+    half.close()
+    assert inbox.latest("t") is not None
+
+
 @pytest.mark.slow
 async def test_callbacks_drive_wait_for_task_to_the_same_task_info_as_polling(engine, sample_pcm16k,
                                                                               sample_truth, tmp_path):

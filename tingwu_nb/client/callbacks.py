@@ -39,6 +39,7 @@ __all__ = ["CallbackReceiver"]
 
 _log = logging.getLogger("tingwu_nb")
 _IDLE_S = 30.0  # a keep-alive connection with no request for this long is closed
+_CLOSE_S = 2.0  # aclose() waits this long for open connections to end before cancelling them
 
 
 class CallbackReceiver:
@@ -75,6 +76,7 @@ class CallbackReceiver:
         self._token = secrets.token_urlsafe(24)
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()  # one per open connection
         self._queues: dict[str, asyncio.Queue[TaskInfo]] = {}
         self._latest: dict[str, TaskInfo] = {}
 
@@ -101,12 +103,18 @@ class CallbackReceiver:
         return self
 
     async def aclose(self) -> None:
-        """Stop listening and close open connections; updates already received stay readable."""
+        """Stop listening, close open connections and wait for their handlers to end (at most
+        :data:`_CLOSE_S`, then they are cancelled); updates already received stay readable."""
         if self._server is None:
             return
         self._server.close()
         for writer in list(self._connections):
             writer.close()
+        if self._handlers:  # Python < 3.12: wait_closed() does not wait for the connections' tasks
+            _, late = await asyncio.wait(list(self._handlers), timeout=_CLOSE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         await self._server.wait_closed()
         self._server = None
 
@@ -176,6 +184,9 @@ class CallbackReceiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         conn = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -212,6 +223,7 @@ class CallbackReceiver:
         except (h11.ProtocolError, ConnectionError, asyncio.TimeoutError):
             return
         finally:
+            self._handlers.discard(handler)
             self._connections.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
