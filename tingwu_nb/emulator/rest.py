@@ -45,10 +45,15 @@ PostProcess = Callable[[TaskRecord], Awaitable[None]]
 WsUrlFor = Callable[[Request, TaskRecord], str]
 
 
+def _host(request: Request) -> str:
+    """``host[:port]`` the client called (its Host header)."""
+    return request.headers.get("host", request.url.netloc)
+
+
 def default_ws_url(request: Request, record: TaskRecord) -> str:
     """``ws(s)://<host:port>/api/ws/v1?mc=<join token>`` for the host the client called."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
-    return f"{scheme}://{request.headers.get('host', request.url.netloc)}/api/ws/v1?mc={record.join_token}"
+    return f"{scheme}://{_host(request)}/api/ws/v1?mc={record.join_token}"
 
 
 class _RestApi:
@@ -127,7 +132,7 @@ class _RestApi:
             )
 
     def _error(self, request: Request, exc: ServiceError, rid: str) -> JSONResponse:
-        host = request.headers.get("host", request.url.netloc)
+        host = _host(request)
         body: dict[str, Any] = {"RequestId": rid, "Code": exc.code, "Message": exc.message}
         if self.choices.error_body_extras:
             body["HostId"] = host
@@ -278,7 +283,7 @@ class _RestApi:
 
     def _origin(self, request: Request) -> str:
         """``scheme://host`` of the service as the client called it (result URLs point there)."""
-        return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+        return f"{request.url.scheme}://{_host(request)}"
 
     def _result_url(self, origin: str, task_id: str, name: str) -> str:
         scheme, _, host = origin.partition("://")
@@ -288,7 +293,7 @@ class _RestApi:
         return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
 
     def _oss_error(self, request: Request, status: int, code: str, message: str, rid: str) -> Response:
-        host = escape(request.headers.get("host", request.url.netloc))
+        host = escape(_host(request))
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
             f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
