@@ -233,3 +233,10 @@ def test_markdown_keeps_a_space_between_korean_sentences_but_none_between_chines
                           "text": ["회의를 시작합니다", "네 좋습니다", "大家好", "开始吧"]})
     assert to_markdown(frame, title=None).rstrip("\n").split("\n\n") == [
         "**Speaker 1** `00:00:00`", "회의를 시작합니다 네 좋습니다", "**Speaker 2** `00:00:02`", "大家好开始吧"]
+
+
+def test_an_arrow_in_a_speaker_name_does_not_make_a_timing_line():
+    frame = pd.DataFrame({"sentence_id": [1], "speaker_id": ["1"], "start_s": [0.0], "end_s": [1.0], "text": ["hi"]})
+    srt = to_srt(frame, speakers={"1": "A-->B"})
+    assert _timed(_blocks(srt), SRT_TIME, numbered=True) == [(0, 1000, ["A->B: hi"])]
+    assert "A--&gt;B" in to_vtt(frame, speakers={"1": "A-->B"})

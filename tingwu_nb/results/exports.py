@@ -167,9 +167,10 @@ def to_srt(sentences: pd.DataFrame, translations: pd.DataFrame | None = None, *,
     """
     blocks = []
     for n, cue in enumerate(cues(sentences, translations, **options), start=1):
-        lines = [line.replace("-->", "->") for line in cue.lines]  # a "-->" line reads as a timing line
+        lines = list(cue.lines)
         if cue.speaker:
             lines[0] = f"{cue.speaker}: {lines[0]}"
+        lines = [line.replace("-->", "->") for line in lines]  # a "-->" line reads as a timing line
         blocks.append(f"{n}\n{_clock(cue.start_ms, ',')} --> {_clock(cue.end_ms, ',')}\n" + "\n".join(lines))
     return _written("\n\n".join(blocks) + "\n" if blocks else "", path)
 
