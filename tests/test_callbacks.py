@@ -179,6 +179,20 @@ async def test_httpx_logs_the_receiver_by_host_only(caplog):
     assert "s3cr3t-capability" not in caplog.text
 
 
+def test_emulator_stop_closes_the_callback_sender_even_when_ending_streams_fails(monkeypatch):
+    from tingwu_nb.emulator.app import Emulator
+
+    emu = Emulator(EmulatorConfig.generate(), engine=object()).start()
+    streams = emu.app.state.streams
+
+    async def stuck(timeout_s: float) -> None:
+        raise TimeoutError("streams did not end")
+
+    monkeypatch.setattr(streams, "close", stuck)
+    emu.stop()
+    assert emu.app.state.callbacks.closed and not emu.app.state.callbacks.busy
+
+
 async def test_results_set_from_worker_threads_are_announced_in_order():
     receiver = Receiver()
     async with serve(receiver.app()) as hook, rest_app(staged_in_threads, callback_url=f"{hook}/hook") as rest:

@@ -170,11 +170,11 @@ class Emulator:
         streams: StreamRuntime = self.app.state.streams
         loop, thread = self._loop, self._thread
         if loop is not None and thread is not None and thread.is_alive() and not loop.is_closed():
-            try:
-                asyncio.run_coroutine_threadsafe(streams.close(timeout_s=5.0), loop).result(timeout=10)
-                asyncio.run_coroutine_threadsafe(self.app.state.callbacks.aclose(), loop).result(timeout=10)
-            except Exception:  # noqa: BLE001 - the loop is already stopping: uvicorn closes the sockets
-                pass
+            for closing in (functools.partial(streams.close, timeout_s=5.0), self.app.state.callbacks.aclose):
+                try:  # each on its own: the callback sender is closed even if ending streams failed
+                    asyncio.run_coroutine_threadsafe(closing(), loop).result(timeout=10)
+                except Exception:  # noqa: BLE001 - the loop is already stopping: uvicorn closes the sockets
+                    pass
         if self._server is not None:
             self._server.should_exit = True
         if thread is not None:

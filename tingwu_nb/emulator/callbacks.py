@@ -102,8 +102,7 @@ class CallbackSender:
         self._outboxes: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._hide_urls = _HideReceiverUrls()
-        logging.getLogger("httpx").addFilter(self._hide_urls)
+        self._hide_urls = _HideReceiverUrls()  # on httpx's logger from the first post until aclose
 
     def __repr__(self) -> str:
         return (f"<CallbackSender to {host_of(self.config.callback_url)!r}, {len(self._outboxes)} tasks "
@@ -113,6 +112,11 @@ class CallbackSender:
         """Listen to ``store``; ``body_for(record)`` builds the GetTaskInfo envelope of a record."""
         self._body_for = body_for
         store.subscribe(self._on_change)
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`aclose`: nothing is sent any more (a new sender is needed)."""
+        return self._closed
 
     @property
     def busy(self) -> bool:
@@ -186,6 +190,7 @@ class CallbackSender:
         status, keys, receiver = _status(body), _result_keys(body), host_of(url)
         try:
             self._hide_urls.urls.add(str(httpx.URL(url)))  # as httpx will log it
+            logging.getLogger("httpx").addFilter(self._hide_urls)  # no-op once added
         except httpx.InvalidURL:
             pass  # nothing is sent to it, so httpx logs nothing
         for attempt in range(1, len(delays) + 2):
