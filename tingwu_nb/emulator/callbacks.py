@@ -109,7 +109,11 @@ class CallbackSender:
                 f"sending, {len(self.deliveries)} attempts kept>")
 
     def attach(self, store: TaskStore, body_for: BodyFor) -> None:
-        """Listen to ``store``; ``body_for(record)`` builds the GetTaskInfo envelope of a record."""
+        """Listen to ``store``; ``body_for(record)`` builds the GetTaskInfo envelope of a record.
+
+        Call once, before tasks start (``rest_routes(..., callbacks=)`` does); then serve, and
+        ``await aclose()`` on shutdown.
+        """
         self._body_for = body_for
         store.subscribe(self._on_change)
 

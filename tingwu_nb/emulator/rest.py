@@ -6,7 +6,8 @@ cross-check (§6.4 step 6) -> body validation with ``BRK.*`` codes (§5.2). Resu
 are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3).
 UNCONFIRMED behaviour follows :class:`~tingwu_nb.emulator.contract.ContractChoices`.
 
-Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``.
+Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``; the phrases APIs
+(rest §9, :mod:`~tingwu_nb.emulator.phrases`) pass the same gate through ``_RestApi.serve``.
 """
 
 from __future__ import annotations
@@ -364,8 +365,9 @@ def rest_routes(
         phrases: hot-word lists for the phrases APIs (rest §9; a new empty store by default).
 
     Returns:
-        Routes for ``PUT /openapi/tingwu/v2/tasks``, ``GET /openapi/tingwu/v2/tasks/{TaskId}``
-        and ``GET /results/{TaskId}/{file}``; add them to a Starlette app.
+        Routes for ``PUT /openapi/tingwu/v2/tasks``, ``GET /openapi/tingwu/v2/tasks/{TaskId}``,
+        ``GET /results/{TaskId}/{file}`` and the five phrases APIs (:mod:`~tingwu_nb.emulator.phrases`);
+        add them to a Starlette app.
     """
     api = _RestApi(store, config, postprocess, clock, ws_url_for, sleep, phrases)
     if callbacks is not None:
