@@ -365,38 +365,47 @@ async def test_receiver_close_ends_every_connection_handler():
     assert inbox.latest("t") is not None
 
 
+@asynccontextmanager
+async def whole_emulator(engine: Any, on_message: Callable[[TaskInfo], None] | None = None,
+                         ) -> AsyncIterator[tuple[CallbackReceiver, TingwuClient, list[str]]]:
+    """The whole emulator (FAST choices) posting to a local receiver; a client noting each action."""
+    from tingwu_nb.emulator.app import Emulator
+
+    config = EmulatorConfig.generate(choices=ContractChoices(**FAST))
+    actions: list[str] = []
+    async with CallbackReceiver(on_message=on_message) as inbox, Emulator(config, engine=engine) as emu:
+        emu.config.callback_url = inbox.url
+        async with emu.client(on_request=lambda r: actions.append(r["action"])) as client:
+            yield inbox, client, actions
+
+
 @pytest.mark.slow
 async def test_callbacks_drive_wait_for_task_to_the_same_task_info_as_polling(engine, sample_pcm16k,
                                                                               sample_truth, tmp_path):
     """The whole emulator on real audio: callbacks end wait_for_task after one poll, same TaskInfo."""
     from tingwu_nb.client.audio import load_pcm, stream_frames
     from tingwu_nb.client.stream import RealtimeStream, stream_frames_to
-    from tingwu_nb.emulator.app import Emulator
 
     clip = sample_turns_wav(tmp_path / "clip2.wav", 2, sample_pcm16k, sample_truth)
-    config = EmulatorConfig.generate(choices=ContractChoices(**FAST))
     seen: list[TaskInfo] = []
-    actions: list[str] = []
-    async with CallbackReceiver(on_message=seen.append) as inbox, Emulator(config, engine=engine) as emu:
-        emu.config.callback_url = inbox.url
-        body = start_body()
-        body["Parameters"]["Transcoding"] = {"TargetAudioFormat": "mp3"}
-        async with emu.client(on_request=lambda r: actions.append(r["action"])) as client:
-            task = await client.create_realtime_task(body)
-            async with RealtimeStream(task.meeting_join_url) as stream:
-                await stream_frames_to(stream, stream_frames(load_pcm(clip, sample_rate=16000), 16000, "pcm"),
-                                       speed=math.inf)
-                await stream.stop()
-            await client.stop_realtime_task(task.task_id)
-            pushed = await client.wait_for_task(task.task_id, callbacks=inbox, poll_interval_s=60, timeout_s=120)
-            assert actions.count("GetTaskInfo") == 1  # the first look; the rest came by callback
-            polled = await client.wait_for_task(task.task_id, poll_interval_s=0.1)
-            assert (pushed.status, pushed.task_id, pushed.task_key) == (polled.status, polled.task_id, "cb-1")
-            assert pushed.status == "COMPLETED" and set(pushed.result_urls) == set(polled.result_urls) == {"Transcription"}
-            assert await client.fetch_json(pushed.result_urls["Transcription"]) == \
-                await client.fetch_json(polled.result_urls["Transcription"])
-            assert await client.fetch_bytes(pushed.output_mp3_path) == await client.fetch_bytes(polled.output_mp3_path)
-            transcript = await client.fetch_json(pushed.result_urls["Transcription"])
+    body = start_body()
+    body["Parameters"]["Transcoding"] = {"TargetAudioFormat": "mp3"}
+    async with whole_emulator(engine, seen.append) as (inbox, client, actions):
+        task = await client.create_realtime_task(body)
+        async with RealtimeStream(task.meeting_join_url) as stream:
+            await stream_frames_to(stream, stream_frames(load_pcm(clip, sample_rate=16000), 16000, "pcm"),
+                                   speed=math.inf)
+            await stream.stop()
+        await client.stop_realtime_task(task.task_id)
+        pushed = await client.wait_for_task(task.task_id, callbacks=inbox, poll_interval_s=60, timeout_s=120)
+        assert actions.count("GetTaskInfo") == 1  # the first look; the rest came by callback
+        polled = await client.wait_for_task(task.task_id, poll_interval_s=0.1)
+        assert (pushed.status, pushed.task_id, pushed.task_key) == (polled.status, polled.task_id, "cb-1")
+        assert pushed.status == "COMPLETED" and set(pushed.result_urls) == set(polled.result_urls) == {"Transcription"}
+        assert await client.fetch_json(pushed.result_urls["Transcription"]) == \
+            await client.fetch_json(polled.result_urls["Transcription"])
+        assert await client.fetch_bytes(pushed.output_mp3_path) == await client.fetch_bytes(polled.output_mp3_path)
+        transcript = await client.fetch_json(pushed.result_urls["Transcription"])
     assert [i.status for i in seen] == ["ONGOING", "COMPLETED"]
     assert transcript["Transcription"]["Paragraphs"]
 
@@ -406,22 +415,17 @@ async def test_record_with_callbacks_ends_on_the_final_callback_and_writes_every
                                                                                          sample_truth, tmp_path):
     """record(callbacks=...) on the whole emulator: one GetTaskInfo, results by callback, tables on disk."""
     from tingwu_nb.contract.params import RealtimeTaskRequest
-    from tingwu_nb.emulator.app import Emulator
     from tingwu_nb.errors import ParameterError
     from tingwu_nb.session.recording import Session, record
 
     clip = sample_turns_wav(tmp_path / "clip2.wav", 2, sample_pcm16k, sample_truth)
-    config = EmulatorConfig.generate(choices=ContractChoices(**FAST))
-    actions: list[str] = []
     request = RealtimeTaskRequest.create(output_level=1, diarization=True, progressive_callbacks_enabled=True)
-    async with CallbackReceiver() as inbox, Emulator(config, engine=engine) as emu:
-        emu.config.callback_url = inbox.url
-        async with emu.client(on_request=lambda r: actions.append(r["action"])) as client:
-            with pytest.raises(ParameterError, match="ProgressiveCallbacksEnabled"):
-                await record(clip, RealtimeTaskRequest.create(), client=client, callbacks=inbox, out_dir=tmp_path)
-            assert actions == []  # refused before anything was sent
-            session = await record(clip, request, client=client, speed=math.inf, out_dir=tmp_path / "s",
-                                   poll_interval_s=60, callbacks=inbox)
+    async with whole_emulator(engine) as (inbox, client, actions):
+        with pytest.raises(ParameterError, match="ProgressiveCallbacksEnabled"):
+            await record(clip, RealtimeTaskRequest.create(), client=client, callbacks=inbox, out_dir=tmp_path)
+        assert actions == []  # refused before anything was sent
+        session = await record(clip, request, client=client, speed=math.inf, out_dir=tmp_path / "s",
+                               poll_interval_s=60, callbacks=inbox)
     assert session.status == "COMPLETED" and actions.count("GetTaskInfo") == 1
     assert "good morning" in session.sentences()["text"].iloc[0].lower()
     written = {p.stem for p in session.directory.glob("*.parquet")}
