@@ -7,6 +7,7 @@ these tests render with that same formatter, so what they check is what a cell w
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 
 import pytest
@@ -85,3 +86,30 @@ def test_no_machine_path_in_docstrings():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if any(s in p.read_text(encoding="utf-8") for s in ("/work/", "/home/", "/root/", "/Users/"))]
     assert offenders == []
+
+
+@pytest.mark.network
+async def test_library_debug_logs_show_no_join_token_or_url_signature(emulator, sample_path, tmp_path, caplog):
+    """With every logger at DEBUG, httpx / websockets / uvicorn lines hold no capability."""
+    import logging
+    from urllib.parse import parse_qs, urlsplit
+
+    from tingwu_nb.client.audio import load_pcm, stream_frames
+    from tingwu_nb.client.stream import RealtimeStream, stream_frames_to
+    from tingwu_nb.contract.params import RealtimeTaskRequest
+
+    caplog.set_level(logging.DEBUG)
+    pcm = load_pcm(sample_path, sample_rate=16000)[: 16000 * 5]
+    async with emulator.client() as client:
+        task = await client.create_realtime_task(RealtimeTaskRequest.create(output_level=1))
+        async with RealtimeStream(task.meeting_join_url) as stream:
+            await stream_frames_to(stream, stream_frames(pcm, 16000, "pcm"), speed=math.inf)
+            await stream.stop()
+        await client.stop_realtime_task(task.task_id)
+        final = await client.wait_for_task(task.task_id, poll_interval_s=0.2, timeout_s=60)
+        url = final.result_urls["Transcription"]
+        assert (await client.fetch_json(url))["Transcription"]
+    token = parse_qs(urlsplit(str(task.meeting_join_url)).query)["mc"][0]
+    signature = parse_qs(urlsplit(str(url)).query)["Signature"][0]
+    assert any("HTTP Request" in r.getMessage() for r in caplog.records)  # httpx did log its requests
+    assert token not in caplog.text and signature not in caplog.text

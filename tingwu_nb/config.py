@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,7 @@ __all__ = [
     "Credentials",
     "RedactedMapping",
     "SecretText",
+    "redact_logs",
     "redact_mapping",
     "redact_text",
     "redact_url",
@@ -382,3 +384,38 @@ def _unwrap(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_unwrap(v) for v in value]
     return value
+
+
+#: Third-party loggers that write request lines or URLs: httpx ("HTTP Request: GET <url>"),
+#: websockets ("> GET /api/ws/v1?mc=... HTTP/1.1" at DEBUG), uvicorn's access log.
+LOGGERS_WITH_URLS = ("httpx", "websockets.client", "websockets.server", "uvicorn.access", "uvicorn.error")
+
+
+class RedactingLogFilter(logging.Filter):
+    """Rewrites a log record whose message holds a capability (join token, URL signature)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is logging's problem, not ours
+            return True
+        clean = redact_text(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = RedactingLogFilter()
+
+
+def redact_logs(loggers: Iterable[str] = LOGGERS_WITH_URLS) -> None:
+    """Make the HTTP/WebSocket libraries' own log lines redacted (idempotent).
+
+    The clients and the emulator call this when they are created, so turning on
+    ``logging.basicConfig(level=logging.DEBUG)`` in a notebook shows no join token or
+    presigned-URL signature. Call it yourself for any other logger that prints URLs.
+    """
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

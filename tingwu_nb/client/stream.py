@@ -39,6 +39,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from tingwu_nb.client.audio import Frame, PacingReport, paced
 from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.config import redact_logs
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ClientSession
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError, TransportError
@@ -101,6 +102,7 @@ class RealtimeStream:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._url = join_url
+        redact_logs()  # websockets logs the request line, ?mc=<token> included, at DEBUG
         self.options = options or StreamOptions()
         self._on_event = on_event
         self._on_frame = on_frame

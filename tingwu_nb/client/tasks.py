@@ -31,7 +31,7 @@ from tingwu_nb.client.auth import AcsAuth, canonical_query
 from tingwu_nb.client.httpcheck import api_result, download_result, os_cause
 from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy
 from tingwu_nb.client.taskinfo import TaskInfo, pick, str_or_none
-from tingwu_nb.config import Credentials, redact_url
+from tingwu_nb.config import Credentials, redact_logs, redact_url
 from tingwu_nb.contract.params import stop_request_body
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
 
@@ -98,6 +98,7 @@ class TingwuClient:
     ) -> None:
         if "://" not in endpoint:
             endpoint = f"https://{endpoint}"
+        redact_logs()  # httpx logs every URL it fetches: presigned result links included
         self.endpoint = endpoint.rstrip("/")
         self.app_key = app_key
         self.credentials = credentials

@@ -26,7 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
-from tingwu_nb.config import Credentials
+from tingwu_nb.config import Credentials, redact_logs
 from tingwu_nb.emulator.analysis.postprocess import postprocess
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
@@ -140,6 +140,7 @@ class Emulator:
         """Bind and serve in a background thread; returns when the port accepts connections."""
         if self._thread is not None:
             return self
+        redact_logs()  # uvicorn's access log would print ?mc= tokens and result URL signatures
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
