@@ -194,7 +194,9 @@ class CallbackSender:
         status, keys, receiver = _status(body), _result_keys(body), host_of(url)
         try:
             self._hide_urls.urls.add(str(httpx.URL(url)))  # as httpx will log it
-            logging.getLogger("httpx").addFilter(self._hide_urls)  # no-op once added
+            httpx_log = logging.getLogger("httpx")
+            if self._hide_urls not in httpx_log.filters:  # first, before config.redact_logs' generic filter
+                httpx_log.filters.insert(0, self._hide_urls)
         except httpx.InvalidURL:
             pass  # nothing is sent to it, so httpx logs nothing
         for attempt in range(1, len(delays) + 2):
