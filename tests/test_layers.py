@@ -36,7 +36,7 @@ def layer_of(module: str) -> str:
     head = parts[1]
     if head in ("errors", "config"):
         return "base"
-    if head in ("cli", "clirun"):
+    if head in ("cli", "clirun", "cliparams"):
         return "cli"
     if head == "__init__":
         return "api"

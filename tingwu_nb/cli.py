@@ -2,6 +2,8 @@
 
     tingwu-nb emulator [--host 127.0.0.1] [--port 8765]     run the local Tingwu-compatible service
     tingwu-nb transcribe FILE [options]                     one realtime record, end to end
+    tingwu-nb transcribe FILE --params body.yaml --summary Paragraph --phrase-id ID
+                                                            a CreateTask body file; switches override it
     tingwu-nb demo [--speed 2]                              the bundled sample meeting on the embedded emulator
     tingwu-nb recover DIR                                   finish a record whose process died (stop, fetch)
 
@@ -32,6 +34,7 @@ import sys
 import time
 from typing import NoReturn
 
+from tingwu_nb.cliparams import add_request_options
 from tingwu_nb.clirun import exit_code_for, one_line, run_guarded
 from tingwu_nb.contract import events as ev
 from tingwu_nb.errors import ParameterError
@@ -56,14 +59,13 @@ def _live_printer(quiet: bool):
 
 
 def _request(args: argparse.Namespace):
-    from tingwu_nb.contract.params import RealtimeTaskRequest
+    """The validated CreateTask request: defaults < ``--params FILE`` < switches (see cliparams)."""
+    from tingwu_nb.cliparams import build_request
 
-    return RealtimeTaskRequest.create(
-        language=args.language, sample_rate=args.sample_rate, format=args.format,
-        output_level=args.output_level, diarization=args.diarization or args.speakers is not None,
-        speaker_count=args.speakers, mp3=args.mp3, translate_to=tuple(args.translate_to or ()),
-        language_hints=tuple(args.language_hints or ()),
-    )
+    request, file_app_key = build_request(args)
+    if getattr(args, "app_key", None) is None:
+        args.app_key = file_app_key
+    return request
 
 
 async def _transcribe(args: argparse.Namespace) -> int:
@@ -83,7 +85,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
                        timeout=timeout, on_slow=lambda note: print(f"  … {note}", flush=True),
                        slow_notice_s=notice_s) as client:
         print(f"Streaming {args.file} to {describe_endpoint(client)} ({request.input.format}, "
-              f"{request.input.sample_rate} Hz, {args.language}, speed {_speed_label(args.speed)})", flush=True)
+              f"{request.input.sample_rate} Hz, {request.input.source_language}, speed {_speed_label(args.speed)})", flush=True)
         started = time.monotonic()
         session = await record(args.file, request, client=client, speed=args.speed, out_dir=args.out,
                                on_event=_live_printer(args.quiet))
@@ -165,10 +167,6 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("speed: ")) from None
 
 
-def _languages(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -195,17 +193,7 @@ def _parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "transcribe":
             p.add_argument("file", help="audio file (wav, flac, mp3, m4a, ogg, ...)")
-        p.add_argument("--language", default="en", help="SourceLanguage: cn en yue ja ko fspk multilingual")
-        p.add_argument("--language-hints", action="extend", type=_languages, metavar="LANG[,LANG]",
-                       help="LanguageHints for --language multilingual, e.g. cn,en")
-        p.add_argument("--sample-rate", type=int, default=16000, choices=(16000, 8000))
-        p.add_argument("--format", default="pcm", choices=("pcm", "opus", "aac", "mp3", "speex"))
-        p.add_argument("--output-level", type=int, default=2, choices=(1, 2), help="2 = interim results too")
-        p.add_argument("--diarization", action="store_true", default=name == "demo", help="label speakers")
-        p.add_argument("--speakers", type=int, default=None, help="speaker count hint (0 = unknown)")
-        p.add_argument("--translate-to", action="extend", type=_languages, metavar="LANG[,LANG]",
-                       help="TargetLanguages, comma-separated or repeated (the emulator: en)")
-        p.add_argument("--mp3", action="store_true", default=name == "demo", help="ask for OutputMp3Path")
+        add_request_options(p)
         p.add_argument("--speed", type=_speed, default="2" if name == "demo" else "1",
                        help="pacing: 1 = real time, 4 = four times faster, max = the fastest accepted (10)")
         p.add_argument("--endpoint", default=None, help="Tingwu endpoint (default: cloud if configured, "
