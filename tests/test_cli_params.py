@@ -171,3 +171,12 @@ def test_an_llm_feature_the_emulator_cannot_compute_is_refused_at_create_task(tm
     assert code == 3 and err.count("\n") == 1, err
     assert "Emulator.Unsupported" in err and "SummarizationEnabled" in err
     assert emu.credentials.access_key_secret not in err
+
+
+def test_yaml_without_pyyaml_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "yaml", None)  # import yaml -> ImportError
+    path = tmp_path / "body.yml"
+    path.write_text(YAML_BODY)
+    code = main(["transcribe", str(tmp_path / "never-read.wav"), "--params", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "pip install pyyaml" in err, err
