@@ -10,14 +10,12 @@ import pytest
 from tingwu_nb.config import (
     TINGWU_ENDPOINT,
     Credentials,
-    redact_mapping,
-    redact_text,
-    redact_url,
     resolve_app_key,
     resolve_credentials,
     resolve_endpoint,
 )
 from tingwu_nb.errors import ConfigError, CredentialsError
+from tingwu_nb.redaction import redact_mapping, redact_text, redact_url
 
 SECRET = "s3cr3tVALUEnobodyMaySee"
 TOKEN = "CAIS-sts-token-very-secret"

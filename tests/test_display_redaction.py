@@ -13,7 +13,7 @@ import pathlib
 import pytest
 
 from tingwu_nb.client.taskinfo import TaskInfo
-from tingwu_nb.config import RedactedMapping, SecretText, secret_text
+from tingwu_nb.redaction import RedactedMapping, SecretText, secret_text
 
 IPython = pytest.importorskip("IPython")
 from IPython.core.formatters import DisplayFormatter  # noqa: E402

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tingwu_nb"
 
 #: layer -> the layers it may import (besides itself). Root helpers: errors, config, samples.
 ALLOWED = {
-    "base": set(),  # errors, config
+    "base": set(),  # errors, config, redaction
     "contract": {"base"},
     "client": {"base", "contract"},
     "results": {"base", "contract"},
@@ -34,7 +34,7 @@ def layer_of(module: str) -> str:
     if len(parts) == 1:
         return "api"
     head = parts[1]
-    if head in ("errors", "config"):
+    if head in ("errors", "config", "redaction"):
         return "base"
     if head in ("cli", "clirun", "cliparams"):
         return "cli"

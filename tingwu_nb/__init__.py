@@ -15,7 +15,7 @@ from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.client.phrases import PhraseList, Phrases
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions
 from tingwu_nb.client.tasks import TaskInfo, TingwuClient
-from tingwu_nb.config import Credentials, redact_text, redact_url, resolve_credentials
+from tingwu_nb.config import Credentials, resolve_credentials
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.errors import (
     AudioError,
@@ -39,6 +39,7 @@ from tingwu_nb.errors import (
     TingwuTimeoutError,
     TransportError,
 )
+from tingwu_nb.redaction import redact_text, redact_url
 from tingwu_nb.research.metrics import cer, wer
 from tingwu_nb.results.catalog import all_frames
 from tingwu_nb.results.exports import read_json_bundle, to_json_bundle, to_markdown, to_srt, to_vtt

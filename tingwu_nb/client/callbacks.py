@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import h11
 
 from tingwu_nb.client.taskinfo import TaskInfo, pick
-from tingwu_nb.config import SecretText
+from tingwu_nb.redaction import SecretText
 
 __all__ = ["CallbackReceiver"]
 

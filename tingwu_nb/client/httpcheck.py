@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from tingwu_nb.client.taskinfo import pick, str_or_none
-from tingwu_nb.config import redact_url
 from tingwu_nb.errors import NotTingwuError, ServiceError, ThrottledError
+from tingwu_nb.redaction import redact_url
 
 __all__ = ["api_result", "download_result", "os_cause"]
 

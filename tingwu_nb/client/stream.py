@@ -39,10 +39,10 @@ from websockets.asyncio.client import connect as ws_connect
 
 from tingwu_nb.client.audio import Frame, PacingReport, paced
 from tingwu_nb.client.pacing import MAX_SPEED
-from tingwu_nb.config import redact_logs
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ClientSession
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError, TransportError
+from tingwu_nb.redaction import redact_logs
 
 __all__ = ["RealtimeStream", "StreamOptions", "stream_frames_to"]
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tingwu_nb.config import RedactedMapping, redact_url, secret_text
+from tingwu_nb.redaction import RedactedMapping, redact_url, secret_text
 
 __all__ = ["TaskInfo", "pick", "str_or_none"]
 
@@ -31,10 +31,10 @@ class TaskInfo:
     """What CreateTask or GetTaskInfo said about one task.
 
     URL fields are capabilities (``mc`` join token, presigned result links): they are
-    :class:`~tingwu_nb.config.SecretText` strings and ``result_urls`` a
-    :class:`~tingwu_nb.config.RedactedMapping`, which work as plain values but display
+    :class:`~tingwu_nb.redaction.SecretText` strings and ``result_urls`` a
+    :class:`~tingwu_nb.redaction.RedactedMapping`, which work as plain values but display
     redacted; the repr redacts them too. ``raw`` keeps the whole response body for fields not
-    modelled here; it is a :class:`~tingwu_nb.config.RedactedMapping`, so displaying it
+    modelled here; it is a :class:`~tingwu_nb.redaction.RedactedMapping`, so displaying it
     (in a notebook, a log line or a report) shows the URLs redacted while reading a value
     still gives the working URL.
     """

@@ -31,9 +31,10 @@ from tingwu_nb.client.auth import AcsAuth, canonical_query
 from tingwu_nb.client.httpcheck import api_result, download_result, os_cause
 from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy
 from tingwu_nb.client.taskinfo import TaskInfo, pick, str_or_none
-from tingwu_nb.config import Credentials, redact_logs, redact_url
+from tingwu_nb.config import Credentials
 from tingwu_nb.contract.params import stop_request_body
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuTimeoutError, TransportError
+from tingwu_nb.redaction import redact_logs, redact_url
 
 if TYPE_CHECKING:
     from tingwu_nb.client.callbacks import CallbackReceiver

@@ -26,7 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
-from tingwu_nb.config import Credentials, redact_logs
+from tingwu_nb.config import Credentials
 from tingwu_nb.emulator.analysis.postprocess import postprocess
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
@@ -35,6 +35,7 @@ from tingwu_nb.emulator.realtime import websocket_endpoint
 from tingwu_nb.emulator.rest import rest_routes
 from tingwu_nb.emulator.runtime import StreamRuntime
 from tingwu_nb.emulator.store import TaskStore
+from tingwu_nb.redaction import redact_logs
 
 __all__ = ["Emulator", "create_app"]
 

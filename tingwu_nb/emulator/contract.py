@@ -205,7 +205,7 @@ class EmulatorConfig:
 
         An STS key comes with its security token.
         """
-        from tingwu_nb.config import Credentials  # client-side type; imported lazily
+        from tingwu_nb.config import Credentials
 
         key_id = access_key_id or next(k for k in self.keys if k not in self.sts_tokens)
         return Credentials(

@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tingwu_nb.config import Credentials, redact_url, resolve_app_key, resolve_credentials, resolve_endpoint
+from tingwu_nb.config import Credentials, resolve_app_key, resolve_credentials, resolve_endpoint
 from tingwu_nb.errors import ConfigError
+from tingwu_nb.redaction import redact_url
 
 __all__ = ["connect", "describe_endpoint", "embedded_emulator", "running_embedded"]
 

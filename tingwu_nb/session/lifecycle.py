@@ -28,11 +28,11 @@ from typing import Any, Generic, TypeVar
 from tingwu_nb.client.audio import PacingReport
 from tingwu_nb.client.download import MP3, download_results, result_document
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions, stream_frames_to
-from tingwu_nb.config import redact_url
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest
 from tingwu_nb.contract.protocol import State
 from tingwu_nb.errors import OutputError, TingwuError
+from tingwu_nb.redaction import redact_url
 from tingwu_nb.results.catalog import all_frames
 from tingwu_nb.session.recorder import SessionWriter, new_session_dir
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from tingwu_nb.client.audio import Frame
-from tingwu_nb.config import redact_mapping, redact_text
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import encode
+from tingwu_nb.redaction import redact_mapping, redact_text
 
 __all__ = ["SessionWriter", "new_session_dir"]
 
