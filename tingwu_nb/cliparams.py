@@ -13,18 +13,19 @@ is sent. Keys the model does not know are refused too (a typo must not be silent
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tingwu_nb.contract._param_models import Parameters, RealtimeInput, _schema
 from tingwu_nb.contract.params import (
     CHAPTER_GRANULARITIES,
     MEETING_ASSISTANCE_TYPES,
     SUMMARIZATION_TYPES,
+    Parameters,
+    RealtimeInput,
     RealtimeTaskRequest,
+    check_known_keys,
 )
 from tingwu_nb.errors import ParameterError
 
@@ -193,23 +194,6 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     return value
 
 
-def _check_known(value: Mapping[str, Any], model: type, where: str) -> None:
-    """Refuse keys the model does not have (walks nested objects and lists of objects)."""
-    known = {wire: (kind, item) for _, wire, kind, item in _schema(model)}
-    for key, sub in value.items():
-        if key not in known:
-            near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]}?" if near else f"{where} takes: {', '.join(sorted(known))}"
-            raise ParameterError(f"{where}.{key}", f"unknown field; {hint}", sub)
-        kind, item = known[key]
-        if kind == "model" and isinstance(sub, Mapping):
-            _check_known(sub, item, f"{where}.{key}")
-        elif kind == "list" and isinstance(item, type) and hasattr(item, "from_wire") and isinstance(sub, list):
-            for i, element in enumerate(sub):
-                if isinstance(element, Mapping):
-                    _check_known(element, item, f"{where}.{key}[{i}]")
-
-
 def check_body(body: Mapping[str, Any]) -> None:
     """Refuse unknown or misplaced top-level parts of a CreateTask body, and unknown keys inside."""
     for key, value in body.items():
@@ -220,7 +204,7 @@ def check_body(body: Mapping[str, Any]) -> None:
             raise ParameterError(key, "unknown field; a CreateTask body holds AppKey, Input, Parameters", value)
         if not isinstance(value, Mapping):
             raise ParameterError(key, f"must be an object, not {type(value).__name__}", value)
-        _check_known(value, model, key)
+        check_known_keys(value, model, key)
 
 
 def defaults(command: str) -> dict[str, Any]:

@@ -9,12 +9,15 @@ set" and is never sent. These classes do not validate values: wrap them in
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
+
+from tingwu_nb.errors import ParameterError
 
 M = TypeVar("M", bound="_Model")
 
@@ -283,3 +286,23 @@ class RealtimeInput(_Model):
     audio_channel_mode: str | None = None
     file_url: str | None = None
     task_id: str | None = None
+
+
+def check_known_keys(value: Mapping[str, Any], model: type, where: str) -> None:
+    """Raise ParameterError for a wire key ``model`` does not have, naming its path (``where``
+    is the path of ``value``) and the nearest known key; walks nested objects and lists of
+    objects. ``from_wire`` ignores unknown keys (the tolerance rule for what the service
+    sends); call this first on what a *user* wrote, where an unknown key is a typo."""
+    known = {wire: (kind, item) for _, wire, kind, item in _schema(model)}
+    for key, sub in value.items():
+        if key not in known:
+            near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]}?" if near else f"{where} takes: {', '.join(sorted(known))}"
+            raise ParameterError(f"{where}.{key}", f"unknown field; {hint}", sub)
+        kind, item = known[key]
+        if kind == "model" and isinstance(sub, Mapping):
+            check_known_keys(sub, item, f"{where}.{key}")
+        elif kind == "list" and isinstance(item, type) and hasattr(item, "from_wire") and isinstance(sub, list):
+            for i, element in enumerate(sub):
+                if isinstance(element, Mapping):
+                    check_known_keys(element, item, f"{where}.{key}[{i}]")

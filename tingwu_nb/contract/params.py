@@ -43,6 +43,7 @@ from tingwu_nb.contract._param_models import (
     Transcoding,
     Transcription,
     Translation,
+    check_known_keys,
 )
 from tingwu_nb.contract._param_rules import (
     _ALIASES,
@@ -76,7 +77,8 @@ __all__ = [
     "TRANSCRIPTION_MODELS", "AutoChapters", "ContentExtraction", "CustomPrompt", "CustomPromptContent",
     "Diarization", "ExtractionContent", "IdentityContent", "IdentityRecognition", "InspectionContent",
     "MeetingAssistance", "Parameters", "RealtimeInput", "RealtimeTaskRequest", "ServiceInspection",
-    "Summarization", "Transcoding", "Transcription", "Translation", "stop_request_body", "whisper_language",
+    "Summarization", "Transcoding", "Transcription", "Translation", "check_known_keys", "stop_request_body",
+    "whisper_language",
 ]
 
 _WHISPER = {"cn": "zh", "en": "en", "yue": "zh", "ja": "ja", "ko": "ko", "fspk": "zh",
