@@ -177,6 +177,13 @@ class EmulatorConfig:
     # DisfluencyEnabled, ProfanityFilterEnabled, AudioEventDetectionEnabled) are accepted and
     # ignored either way; PhraseId biases recognition (emulator/phrases.py).
     refuse_unsupported_features: bool = True
+    # Which analysis engine computes the post-meeting results and text translation
+    # (emulator/analysis/service.py): "auto" = the offline language model when it has been
+    # prepared (`tingwu-nb prepare-models`), else the extractive engine; "llm" = the model or
+    # refuse to start; "extractive" = never load the model (fast, no custom prompts).
+    analysis_engine: Literal["auto", "llm", "extractive"] = "auto"
+    # At most this many analysis jobs wait for the one analysis thread (AnalysisWorker).
+    analysis_max_pending: int = 64
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     # rest §5.7: the HTTP callback URL of this AppKey (in the cloud a console setting, not an API
     # parameter). None: ProgressiveCallbacksEnabled is accepted and nothing is sent. It may be set
