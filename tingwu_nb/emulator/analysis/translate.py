@@ -13,7 +13,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SentenceTranslator", "unsupported_directions"]
+__all__ = ["LLM_STRONG_LANGUAGES", "LLM_TEXT_LANGUAGES", "SentenceTranslator", "llm_translation_targets",
+           "unsupported_directions"]
+
+#: Languages the offline language model translates text between (TARGET_LANGUAGES plus yue as a source).
+LLM_TEXT_LANGUAGES = frozenset({"cn", "en", "ja", "ko", "de", "fr", "ru", "yue"})
+#: The model's strong languages (offline-engine, last section: zh->en very good, en->zh fair,
+#: ja/de weak): a pair is served only when one side is one of these.
+LLM_STRONG_LANGUAGES = frozenset({"cn", "en"})
+_TARGETS = ("cn", "en", "ja", "ko", "de", "fr", "ru")  # contract TARGET_LANGUAGES, in its order
+
+
+def llm_translation_targets(source: str) -> frozenset[str]:
+    """Targets the language-model engine translates text into from ``source`` (static; loads nothing).
+
+    ``source`` is a sentence's language as a Tingwu code (``cn``, ``en``, ``yue``, ``ja``, ``ko``,
+    ``de``, ``fr``, ``ru``). A pair is served when one side is Chinese or English, the model's
+    strong languages, and the target differs from the source: from ``en`` or ``cn`` every other
+    target, from ``yue``/``ja``/``ko``/``de``/``fr``/``ru`` only ``cn`` and ``en``. Unknown sources
+    get the empty set. ``LLMEngine.translation_targets`` returns this table.
+    """
+    if source not in LLM_TEXT_LANGUAGES:
+        return frozenset()
+    if source in LLM_STRONG_LANGUAGES:
+        return frozenset(t for t in _TARGETS if t != source)
+    return LLM_STRONG_LANGUAGES
 
 
 def unsupported_directions(source: str, targets: Iterable[str]) -> list[str]:
