@@ -42,7 +42,13 @@ EN = Transcript(
     ),
     "en",
 )
-CN = Transcript((Sentence(1, 0, 1000, "本季度预算需要在月底前确认。"), Sentence(2, 1000, 2000, "王工 周五前提交招聘需求。")), "cn")
+CN = Transcript(
+    (
+        Sentence(1, 0, 1000, "本季度预算需要在月底前确认。"),
+        Sentence(2, 1000, 2000, "王工 周五前提交招聘需求。"),
+    ),
+    "cn",
+)
 
 
 def test_keyword_occurs_whole_words_case_insensitive_and_cjk_substrings():
@@ -115,7 +121,9 @@ def test_judgements_identities_extractions():
     people = [ContentItem("Manager", "runs the meeting"), ContentItem("Engineer", "")]
     ids = [Identity("1", "Manager", (1, 3)), Identity("2", None), Identity("3", "Engineer", (4,))]
     assert validate_identities(ids, EN, people) == []
-    assert validate_identities([Identity("1", "CEO", (2,)), *ids[1:]], EN, people)  # not asked; 2 is speaker 2's
+    assert validate_identities(
+        [Identity("1", "CEO", (2,)), *ids[1:]], EN, people
+    )  # not asked; 2 is speaker 2's
     ex = [Extraction("Greeting", "Good morning", (1,)), Extraction("Refund", "")]
     assert validate_extractions(ex, EN, items) == []
     assert validate_extractions([Extraction("Greeting", "x"), ex[1]], EN, items)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tingwu_nb.emulator.analysis.base import (
     Chapter,
@@ -37,6 +37,7 @@ __all__ = [
     "CLASSIFICATION_KEYS",
     "GroundingError",
     "check_ids",
+    "keyword_checker",
     "keyword_occurs",
     "require",
     "validate_actions",
@@ -85,20 +86,29 @@ def _has_cjk(text: str) -> bool:
     )
 
 
+def keyword_checker(transcript: Transcript) -> Callable[[str], bool]:
+    """A fast :func:`keyword_occurs` for many words: the transcript is folded once."""
+    folded = "\n".join(_fold(s.text) for s in transcript.sentences)
+    packed = folded.replace(" ", "")
+
+    def occurs(word: str) -> bool:
+        needle = _fold(word)
+        if not needle:
+            return False
+        if _has_cjk(needle):
+            return needle.replace(" ", "") in packed
+        return re.search(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", folded) is not None
+
+    return occurs
+
+
 def keyword_occurs(word: str, transcript: Transcript) -> bool:
-    """True if ``word`` occurs literally in one sentence of ``transcript``.
+    """True if ``word`` occurs literally within one sentence of ``transcript``.
 
     Latin keywords must match whole words (``budget`` does not occur in ``budgetary``), case- and
     width-insensitively; keywords with CJK characters match as substrings, ignoring spaces.
     """
-    needle = _fold(word)
-    if not needle:
-        return False
-    if _has_cjk(needle):
-        needle = needle.replace(" ", "")
-        return any(needle in _fold(s.text).replace(" ", "") for s in transcript.sentences)
-    pattern = re.compile(r"(?<!\w)" + re.escape(needle) + r"(?!\w)")
-    return any(pattern.search(_fold(s.text)) for s in transcript.sentences)
+    return keyword_checker(transcript)(word)
 
 
 def check_ids(
@@ -125,7 +135,8 @@ def validate_key_information(
     folded = [_fold(k) for k in info.keywords]
     if len(set(folded)) != len(folded):
         problems.append(f"keywords repeat: {list(info.keywords)}")
-    problems += [f"keyword {k!r} does not occur in the text" for k in info.keywords if not keyword_occurs(k, transcript)]
+    occurs = keyword_checker(transcript)
+    problems += [f"keyword {k!r} does not occur in the text" for k in info.keywords if not occurs(k)]
     problems += check_ids(info.key_sentence_ids, transcript, what="key sentence id", ordered=True)
     return problems
 
@@ -164,8 +175,10 @@ def validate_chapters(chapters: Sequence[Chapter], transcript: Transcript) -> li
     tiled = [i for ch in chapters for i in ch.sentence_ids]
     expected = [s.id for s in transcript.sentences]
     if tiled != expected:
-        problems.append("chapters do not tile the transcript: every sentence must be in exactly one "
-                        "chapter, chapters contiguous and in order")
+        problems.append(
+            "chapters do not tile the transcript: every sentence must be in exactly one "
+            "chapter, chapters contiguous and in order"
+        )
     return problems
 
 
@@ -181,8 +194,10 @@ def validate_qa(pairs: Sequence[QAPair], transcript: Transcript) -> list[str]:
         problems += check_ids(qa.question_ids, transcript, what=f"Q&A {n} question id")
         problems += check_ids(qa.answer_ids, transcript, what=f"Q&A {n} answer id")
         if min(qa.answer_ids) <= max(qa.question_ids):
-            problems.append(f"Q&A {n}: answer ids {list(qa.answer_ids)} do not follow question ids "
-                            f"{list(qa.question_ids)}")
+            problems.append(
+                f"Q&A {n}: answer ids {list(qa.answer_ids)} do not follow question ids "
+                f"{list(qa.question_ids)}"
+            )
     return problems
 
 
@@ -206,7 +221,9 @@ def validate_mindmap(root: MindNode, transcript: Transcript) -> list[str]:
     return problems
 
 
-def validate_polish(texts: Sequence[str], paragraphs: Sequence[Sequence[int]], transcript: Transcript) -> list[str]:
+def validate_polish(
+    texts: Sequence[str], paragraphs: Sequence[Sequence[int]], transcript: Transcript
+) -> list[str]:
     """One text per paragraph, each non-empty when its paragraph has text; paragraph ids real."""
     problems = []
     if len(texts) != len(paragraphs):
@@ -249,7 +266,9 @@ def validate_identities(
     problems = []
     speakers = transcript.speakers
     if [i.speaker_id for i in identities] != list(speakers):
-        problems.append(f"identities for speakers {[i.speaker_id for i in identities]}, expected {list(speakers)}")
+        problems.append(
+            f"identities for speakers {[i.speaker_id for i in identities]}, expected {list(speakers)}"
+        )
     names = {c.title for c in contents}
     by_id = transcript.by_id()
     for ident in identities:
