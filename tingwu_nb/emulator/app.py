@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import socket
 import threading
 import time
@@ -28,6 +29,7 @@ from starlette.routing import WebSocketRoute
 
 from tingwu_nb.config import Credentials
 from tingwu_nb.emulator.analysis.postprocess import postprocess
+from tingwu_nb.emulator.analysis.service import AnalysisService
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
@@ -35,9 +37,12 @@ from tingwu_nb.emulator.realtime import websocket_endpoint
 from tingwu_nb.emulator.rest import rest_routes
 from tingwu_nb.emulator.runtime import StreamRuntime
 from tingwu_nb.emulator.store import TaskStore
+from tingwu_nb.errors import ModelError
 from tingwu_nb.redaction import redact_logs
 
 __all__ = ["Emulator", "create_app"]
+
+_log = logging.getLogger("tingwu_nb.emulator")
 
 
 def _default_engine() -> Any:
@@ -53,13 +58,18 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     default). The store is exposed as ``app.state.store`` for inspection; ``app.state.streams``
     is the :class:`~tingwu_nb.emulator.runtime.StreamRuntime` (decode threads, live streams)
     and ``app.state.callbacks`` the :class:`~tingwu_nb.emulator.callbacks.CallbackSender`,
-    which whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does.
+    which whoever serves the app must close on shutdown, as :meth:`Emulator.stop` does;
+    ``app.state.analysis`` is the :class:`~tingwu_nb.emulator.analysis.service.AnalysisService`
+    (``config.analysis_engine`` and the one analysis worker), to be closed on shutdown too.
     """
     store = store if store is not None else TaskStore()
     engine = engine if engine is not None else _default_engine()
     streams = StreamRuntime()
-    ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams)
-    finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout)
+    analysis = AnalysisService(config.analysis_engine, max_pending=config.analysis_max_pending)
+    ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams,
+                           analysis=analysis)
+    finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout,
+                               analysis=analysis, choices=config.choices)
     callbacks = CallbackSender(config)  # posts to config.callback_url (rest §5.7)
     routes = [*rest_routes(store, config, postprocess=finish, callbacks=callbacks), WebSocketRoute("/api/ws/v1", ws)]
     app = Starlette(routes=routes)
@@ -68,6 +78,7 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     app.state.engine = engine
     app.state.config = config
     app.state.callbacks = callbacks
+    app.state.analysis = analysis
     return app
 
 
@@ -129,6 +140,19 @@ class Emulator:
     def engine(self) -> Any:
         return self.app.state.engine
 
+    def analysis_report(self, task_id: str) -> dict[str, dict[str, Any]]:
+        """Post-processing per Result key of a task: ``{"seconds", "engine", "fallbacks"}``.
+
+        ``seconds`` is the engine work on the analysis worker; ``engine`` the engine that
+        answered (``"extractive"``, the model's name, or both joined by ``+``); ``fallbacks``
+        the parts answered by the extractive engine after the model failed. Empty until the
+        task's post-processing has run; raises KeyError for an unknown task.
+        """
+        record = self.store.get(task_id)
+        if record is None:
+            raise KeyError(task_id)
+        return {k: dict(v, fallbacks=list(v.get("fallbacks", []))) for k, v in record.analysis_report.items()}
+
     def client(self, **kwargs: Any) -> Any:
         """A :class:`~tingwu_nb.client.tasks.TingwuClient` for this emulator (caller closes it)."""
         from tingwu_nb.client.tasks import TingwuClient
@@ -138,9 +162,19 @@ class Emulator:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self, timeout_s: float = 30.0) -> Emulator:
-        """Bind and serve in a background thread; returns when the port accepts connections."""
+        """Bind and serve in a background thread; returns when the port accepts connections.
+
+        Raises:
+            ModelError: ``config.analysis_engine="llm"`` and the language model is not prepared.
+        """
         if self._thread is not None:
             return self
+        analysis: AnalysisService = self.app.state.analysis
+        if analysis.kind == "llm" and not analysis.uses_llm:
+            raise ModelError("analysis_engine='llm' needs the offline language model, which has not been "
+                             "prepared: run the README's setup (tingwu-nb prepare-models), or use 'auto'")
+        _log.info("analysis engine: %s", {"extractive": "extractive", "llm": "the language model"}.get(
+            analysis.kind, "the language model if prepared, else extractive (settled at first use)"))
         redact_logs()  # uvicorn's access log would print ?mc= tokens and result URL signatures
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -182,6 +216,7 @@ class Emulator:
         if thread is not None:
             thread.join(timeout=10)
         streams.shutdown()
+        self.app.state.analysis.close()
         self._thread = None
         self._server = None
         self._loop = None

@@ -151,6 +151,39 @@ class ContractChoices:
     # rest §10.7: which answer counts as delivered is undocumented: any 2xx ("2xx") or only 200.
     callback_accept: Literal["2xx", "200"] = "2xx"
 
+    # ---- Post-meeting results (read by emulator/analysis/pipeline.py and documents.py) -----
+    # rest §4.4: whether MeetingAssistance keys of Types not requested are omitted ("omit") or
+    # written empty ("empty"). Classifications (scene) is always written: it is part of the output.
+    assistance_unrequested: Literal["omit", "empty"] = "omit"
+    # rest §5.6 features page: below the minimum transcript length (characters of the text,
+    # spaces included: chapters, full summary, speaker summary and mind map 250, Q&A 300,
+    # keywords and key sentences 200) the part is written with empty content ("empty": [] or "")
+    # or left out of its document ("omit"). Nothing is ever invented for a short recording. The
+    # same rule covers Conversational without diarization (nothing to summarise per speaker).
+    below_minimum: Literal["empty", "omit"] = "empty"
+    minimum_chars: tuple[tuple[str, int], ...] = (
+        ("AutoChapters", 250), ("Paragraph", 250), ("Conversational", 250), ("MindMap", 250),
+        ("QuestionsAnswering", 300), ("KeyInformation", 200))
+    # rest §2.3.6: Summarization enabled with no Types. "refuse" (the SDK calls Types required)
+    # or "all" (every type; Conversational only with diarization).
+    summarization_without_types: Literal["refuse", "all"] = "refuse"
+    # rest §4.5 / §10.3: Summarization.ParagraphTitle (seen in live parsers, in no doc) is written.
+    summary_paragraph_title: bool = True
+    # rest §4.5 / §10.3: MindMapSummary leaves carry BeginTime (ms; DashScope's beginTime).
+    mindmap_leaf_begin_time: bool = True
+    # rest §4.9 / §10.2 — INVENTED layout, no sample exists: {"ServiceInspection": [{"Title",
+    # "Content", "Passed", "Score", "SentenceIds", "Reason"}]}, one item per InspectionContents
+    # entry in request order ("list"), or {"ServiceInspection": {Title: item}} ("by-title").
+    inspection_layout: Literal["list", "by-title"] = "list"
+    # rest §4.10 / §10.2 — INVENTED layouts (fixed): {"IdentityRecognition": [{"SpeakerId",
+    # "Identity" (a requested Name, or null), "SentenceIds"}]}, one item per speaker; and
+    # {"ContentExtraction": [{"Title", "Value" ("" when not found), "SentenceIds", "Identity"
+    # (only when tied to one)}]}, one item per ExtractionContents entry in request order.
+    # rest §2.3.11: PptExtraction needs an offline video; a realtime task gives no output. "ignore"
+    # accepts the switch and writes no PptExtraction result (as the cloud); "refuse" answers
+    # Emulator.Unsupported at CreateTask.
+    ppt_extraction_realtime: Literal["ignore", "refuse"] = "ignore"
+
     def with_(self, **changes: Any) -> ContractChoices:
         """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
         return replace(self, **changes)
@@ -171,9 +204,11 @@ class EmulatorConfig:
     choices: ContractChoices = field(default_factory=ContractChoices)
     qps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_QPS))  # rest §5.5
     verify_signatures: bool = True
-    # Post-meeting features the emulator does not compute yet are refused at CreateTask
-    # (Emulator.Unsupported) so nobody mistakes a missing result for an empty one; False
-    # accepts and ignores them. Transcription knobs that only tune recognition (Model,
+    # What the emulator does not compute (Transcoding.SpectrumEnabled; PptExtraction with
+    # choices.ppt_extraction_realtime="refuse") is refused at CreateTask (Emulator.Unsupported)
+    # so nobody mistakes a missing result for an empty one; False accepts and ignores it. Every
+    # other post-meeting feature is computed (emulator/analysis/pipeline.py); CustomPrompt needs
+    # the language model and is refused with the extractive engine whatever this says. Transcription knobs that only tune recognition (Model,
     # DisfluencyEnabled, ProfanityFilterEnabled, AudioEventDetectionEnabled) are accepted and
     # ignored either way; PhraseId biases recognition (emulator/phrases.py).
     refuse_unsupported_features: bool = True

@@ -87,6 +87,8 @@ class TaskRecord:
     # "scheme://host" the client called at start: result URLs in callbacks point there
     origin: str | None = field(default=None, repr=False)
     listeners: list[Listener] = field(default_factory=list, repr=False)
+    # post-meeting analysis per Result key: {"seconds", "engine", "fallbacks"[, "error"]} (analysis/pipeline.py)
+    analysis_report: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # results always stays a ResultMap, so listeners hear every result, however it is set

@@ -2,7 +2,8 @@
 
 Runs while the task is ONGOING in phase ``postprocessing`` and fills ``record.files`` /
 ``record.results`` progressively (the mp3 first, then the Transcription), exactly as the
-REST side exposes them (spec rest-api §3: keys appear as they become ready).
+REST side exposes them (spec rest-api §3: keys appear as they become ready). With an
+analysis service, the post-meeting results follow, one by one (``pipeline.py``).
 
 The Transcription file (spec rest-api §4.1) is built from the final sentences the stream
 produced, so the live SentenceEnd events and the file agree sentence for sentence. With
@@ -20,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from tingwu_nb.client.audio import encode
+from tingwu_nb.emulator.analysis.documents import transcript_of
+from tingwu_nb.emulator.analysis.pipeline import plan, run_analysis, transcript_language
 from tingwu_nb.emulator.engine.diarize import diarize
 from tingwu_nb.emulator.store import TaskRecord
 
@@ -104,8 +107,20 @@ def build_translation(task_id: str, transcription: dict[str, Any], sentences: Se
     return {"TaskId": task_id, "Translation": by_language}
 
 
-async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs") -> None:
-    """Fill ``record.files`` and ``record.results`` for a stopped realtime record."""
+def paragraph_sentence_ids(transcription: dict[str, Any]) -> list[list[int]]:
+    """The sentence ids of each paragraph of a Transcription document, in order."""
+    return [list(dict.fromkeys(w["SentenceId"] for w in p["Words"])) for p in transcription["Transcription"]["Paragraphs"]]
+
+
+async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs", analysis: Any = None,
+                      choices: Any = None) -> None:
+    """Fill ``record.files`` and ``record.results`` for a stopped realtime record.
+
+    ``analysis`` (an :class:`~tingwu_nb.emulator.analysis.service.AnalysisService`) and
+    ``choices`` (the ContractChoices) turn on the post-meeting results the task asked for; the
+    awaiting caller marks the task COMPLETED when this returns, FAILED when it raises
+    (:class:`~tingwu_nb.emulator.analysis.pipeline.AnalysisFailed` after the other results).
+    """
     params = record.parameters or {}
     pcm = np.frombuffer(bytes(record.pcm), dtype="<i2")
     duration_ms = int(len(pcm) * 1000 / record.sample_rate)
@@ -120,3 +135,8 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
     if params.get("TranslationEnabled"):
         record.results["Translation"] = build_translation(record.task_id, transcription, record.sentences,
                                                           layout=translation_layout)
+    if analysis is not None and choices is not None:
+        texts = [s["text"] for s in record.sentences]
+        t = transcript_of(transcription, record.sentences, transcript_language(record.language, texts))
+        features = plan(record.task_id, params, t, paragraph_sentence_ids(transcription), choices)
+        await run_analysis(record, features, analysis)

@@ -1,0 +1,177 @@
+"""Result documents from engine outputs (emulator/analysis/documents.py), read back by the client's parsers.
+
+Pure unit: the engine outputs are hand-built ``base.py`` dataclasses; every document must parse
+through ``tingwu_nb.results.catalog.all_frames`` into non-empty frames that join the transcript.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tingwu_nb.emulator.analysis import documents as docs
+from tingwu_nb.emulator.analysis.base import (
+    Chapter,
+    ContentItem,
+    CustomAnswer,
+    Extraction,
+    Identity,
+    Judgement,
+    KeyInformation,
+    MindNode,
+    QAPair,
+)
+from tingwu_nb.emulator.analysis.pipeline import plan, transcript_language
+from tingwu_nb.emulator.analysis.postprocess import build_transcription, paragraph_sentence_ids
+from tingwu_nb.emulator.contract import ContractChoices
+from tingwu_nb.results.catalog import all_frames
+
+TEXTS = ["Good morning, let's review the budget.", "The budget is tight this quarter.",
+         "Who will send the report?", "Anna will send the report by Friday.", "Thanks everyone."]
+SPEAKERS = ["1", "1", "2", "1", "2"]
+
+
+def sentence(n: int, text: str) -> dict:
+    start = 1000 + n * 3000
+    words = text.split()
+    step = 2500 // len(words)
+    return {"text": text, "start_ms": start, "end_ms": start + 2500, "translations": {},
+            "words": [(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(words)]}
+
+
+@pytest.fixture(scope="module")
+def fixture():
+    sentences = [sentence(n, t) for n, t in enumerate(TEXTS)]
+    transcription = build_transcription("T1", sentences, SPEAKERS, duration_ms=20_000, paragraph_base=7 * 10**18)
+    return transcription, docs.transcript_of(transcription, sentences, "en")
+
+
+def test_transcript_of_numbers_sentences_like_the_transcription_file(fixture):
+    transcription, t = fixture
+    assert [s.id for s in t.sentences] == [1, 2, 3, 4, 5]
+    assert [s.speaker for s in t.sentences] == SPEAKERS
+    assert t.sentences[0].paragraph_id == t.sentences[1].paragraph_id != t.sentences[2].paragraph_id
+    assert paragraph_sentence_ids(transcription) == [[1, 2], [3], [4], [5]]
+    assert t.text.startswith("Good morning") and t.speakers == ("1", "2")
+
+
+def every_document(t, choices=ContractChoices()):
+    contents = [ContentItem("Greeting", "the agent greets"), ContentItem("Deadline", "a date is promised")]
+    return {
+        "Transcription": None,
+        "AutoChapters": docs.chapters_document("T1", t, [Chapter((1, 2), "Budget", "The budget is tight."),
+                                                         Chapter((3, 4, 5), "Report", "Anna sends it.")]),
+        "MeetingAssistance": docs.meeting_assistance_document("T1", t, {
+            "KeyInformation": KeyInformation(("budget", "report", "unicorn"), (2, 99)),
+            "Actions": [4], "Classifications": {"Interview": 0.1, "Lecture": 0.2, "Meeting": 0.7}}),
+        "Summarization": docs.summarization_document("T1", t, {
+            "Paragraph": ("Budget review", "The team reviewed the budget."),
+            "Conversational": {"1": "Opened and assigned.", "2": "Asked who sends the report."},
+            "QuestionsAnswering": [QAPair("Who sends the report?", (3,), "Anna, by Friday.", (4,))],
+            "MindMap": MindNode("Meeting", (MindNode("Budget", (MindNode("tight", begin_ms=4000),)),
+                                            MindNode("Report", begin_ms=10000)))},
+            paragraph_title=choices.summary_paragraph_title, mindmap_leaf_times=choices.mindmap_leaf_begin_time),
+        "TextPolish": docs.text_polish_document("T1", t, [[1, 2], [3], [4], [5]], ["A.", "B.", "C.", "D."]),
+        "ServiceInspection": docs.inspection_document("T1", t, contents, [
+            Judgement("Greeting", True, 0.9, (1,), "says good morning"),
+            Judgement("Deadline", True, 0.8, (4, 42), "by Friday")], layout=choices.inspection_layout),
+        "IdentityRecognition": docs.identity_document("T1", t, [Identity("1", "Manager", (1, 4)), Identity("2", None)]),
+        "ContentExtraction": docs.extraction_document("T1", t, [ContentItem("Owner", "who sends it", "Manager")],
+                                                      [Extraction("Owner", "Anna", (4,))]),
+        "CustomPrompt": docs.custom_prompt_document("T1", [CustomAnswer("todo", "- send the report", False)]),
+    }
+
+
+def test_every_document_parses_into_non_empty_frames_that_join_the_transcript(fixture):
+    transcription, t = fixture
+    results = every_document(t)
+    results["Transcription"] = transcription
+    results = json.loads(json.dumps(results))  # what the client downloads
+    assert all(doc["TaskId"] == "T1" for doc in results.values())
+    frames = all_frames(results)
+    for name in ("chapters", "keywords", "key_sentences", "actions", "classifications", "summary",
+                 "speaker_summaries", "qa", "mindmap", "mindmap_edges", "polished", "inspection",
+                 "custom_prompt", "identities", "extractions"):
+        assert len(frames[name]), name
+    ids = set(frames["sentences"]["sentence_id"])
+    assert list(frames["keywords"]["keyword"]) == ["budget", "report"]  # "unicorn" is not in the text
+    assert list(frames["key_sentences"]["sentence_id"]) == [2]  # 99 is not a sentence
+    assert set(frames["actions"]["sentence_id"]) <= ids and frames["actions"]["text"][0] == TEXTS[3]
+    chapters = frames["chapters"]
+    assert list(chapters["start_s"]) == [1.0, 7.0] and list(chapters["end_s"]) == [6.5, 15.5]
+    assert list(frames["inspection"]["dimension"]) == ["Greeting", "Deadline"]
+    assert frames["inspection"]["evidence_sentence_ids"][1] == [4]
+    assert list(frames["speaker_summaries"]["speaker_id"]) == ["1", "2"]
+    assert frames["summary"]["title"][0] == "Budget review"
+    qa = frames["qa"].iloc[0]
+    assert qa["question_sentence_ids"] == [3] and qa["answer_sentence_ids"] == [4]
+    mind = frames["mindmap"]
+    assert list(mind["depth"]) == [0, 1, 2, 1] and mind["start_s"].iloc[2] == 4.0 and mind["start_s"].isna()[0]
+    polished = frames["polished"].merge(frames["paragraphs"], on="paragraph_id")
+    assert len(polished) == 4
+    assert list(frames["identities"]["identity"]) == ["Manager", None]
+    assert frames["extractions"]["value"][0] == "Anna" and frames["extractions"]["sentence_ids"][0] == [4]
+
+
+def test_switchable_layouts_still_parse(fixture):
+    _, t = fixture
+    choices = ContractChoices(inspection_layout="by-title", summary_paragraph_title=False,
+                              mindmap_leaf_begin_time=False)
+    results = every_document(t, choices)
+    assert isinstance(results["ServiceInspection"]["ServiceInspection"], dict)
+    assert "ParagraphTitle" not in results["Summarization"]["Summarization"]
+    frames = all_frames(results)
+    assert sorted(frames["inspection"]["dimension"]) == ["Deadline", "Greeting"]
+    assert frames["summary"]["title"].isna().all() and frames["mindmap"]["start_s"].isna().all()
+
+
+def test_empty_parts_write_empty_content_and_absent_parts_no_key(fixture):
+    _, t = fixture
+    ma = docs.meeting_assistance_document("T1", t, {"KeyInformation": None, "Classifications": {"Meeting": 1.0}})
+    assert ma["MeetingAssistance"] == {"Keywords": [], "KeySentences": [], "Classifications": {"Meeting": 1.0}}
+    summary = docs.summarization_document("T1", t, {"Paragraph": None, "MindMap": None})["Summarization"]
+    assert summary == {"ParagraphTitle": "", "ParagraphSummary": "", "MindMapSummary": []}
+    assert docs.chapters_document("T1", t, [])["AutoChapters"] == []
+
+
+def test_mindmap_depth_is_cut_at_four_levels(fixture):
+    _, t = fixture
+    node = MindNode("leaf", begin_ms=1)
+    for n in range(6):
+        node = MindNode(f"level{n}", (node,))
+    root = docs.summarization_document("T1", t, {"MindMap": node})["Summarization"]["MindMapSummary"][0]
+    depth = 1
+    while root["Topic"]:
+        root, depth = root["Topic"][0], depth + 1
+    assert depth == 4
+
+
+def test_an_unjudged_inspection_content_is_reported_not_invented(fixture):
+    _, t = fixture
+    rows = docs.inspection_document("T1", t, [ContentItem("A", "x"), ContentItem("B", "y")],
+                                    [Judgement("A", False, 0.1, (), "no greeting")])["ServiceInspection"]
+    assert [r["Title"] for r in rows] == ["A", "B"] and rows[1]["Passed"] is None and rows[1]["Score"] is None
+
+
+@pytest.mark.parametrize("language, texts, expected", [
+    ("fspk", ["x"], "cn"), ("en", ["你好"], "en"), ("multilingual", ["你好，大家好", "ok"], "cn"),
+    ("multilingual", ["hello there", "你"], "en"), ("multilingual", ["こんにちは"], "ja"), ("multilingual", [], "en"),
+])
+def test_transcript_language(language, texts, expected):
+    assert transcript_language(language, texts) == expected
+
+
+def test_plan_honours_types_minimums_and_order(fixture):
+    transcription, t = fixture  # ~150 characters: below every minimum but keywords' 200 too
+    params = {"MeetingAssistanceEnabled": True, "MeetingAssistance": {"Types": ["Actions"]},
+              "SummarizationEnabled": True, "Summarization": {"Types": ["Paragraph", "Conversational"]},
+              "TextPolishEnabled": True, "AutoChaptersEnabled": True}
+    features = plan("T1", params, t, paragraph_sentence_ids(transcription), ContractChoices())
+    assert [f.key for f in features] == ["MeetingAssistance", "AutoChapters", "Summarization", "TextPolish"]
+    ma, chapters, summary, _ = features
+    assert set(ma.calls) == {"Actions", "Classifications"}  # KeyInformation not requested: omitted
+    assert chapters.calls == {"AutoChapters": None}  # below 250 characters: empty content
+    assert summary.calls == {"Paragraph": None, "Conversational": None}
+    omit = plan("T1", params, t, [], ContractChoices(below_minimum="omit", assistance_unrequested="empty"))
+    assert omit[0].calls["KeyInformation"] is None and omit[1].calls == {} and omit[2].calls == {}
