@@ -155,21 +155,23 @@ def test_an_invalid_switch_is_one_line_and_exit_2(tmp_path, capsys, argv, says):
 
 @pytest.mark.network
 def test_an_llm_feature_the_emulator_cannot_compute_is_refused_at_create_task(tmp_path, capsys, monkeypatch):
-    """Against the emulator, --summary is refused (Emulator.Unsupported): one line, exit 3, no session."""
+    """Against an extractive emulator, --custom-prompt is refused (Emulator.Unsupported): one line, exit 3, no session."""
     from tingwu_nb.emulator.app import Emulator
+    from tingwu_nb.emulator.contract import EmulatorConfig
 
     clip = write_wav(tmp_path / "tone.wav", (3000 * np.sin(np.arange(16000) / 5)).astype(np.int16), 16000)
     for name in ("TINGWU_ENDPOINT", "TINGWU_APP_KEY", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    with Emulator() as emu:
+    with Emulator(EmulatorConfig.generate(analysis_engine="extractive")) as emu:
         monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", emu.credentials.access_key_id)
         monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", emu.credentials.access_key_secret)
         code = main(["transcribe", str(clip), "--endpoint", emu.endpoint, "--app-key", emu.app_key,
-                     "--summary", "Paragraph", "--speed", "max", "--out", str(tmp_path / "s"), "--quiet"])
+                     "--custom-prompt", "todo=List the to-dos in {Transcription}", "--speed", "max",
+                     "--out", str(tmp_path / "s"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 3 and err.count("\n") == 1, err
-    assert "Emulator.Unsupported" in err and "SummarizationEnabled" in err
+    assert "Emulator.Unsupported" in err and "CustomPrompt" in err and "language model" in err
     assert emu.credentials.access_key_secret not in err
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import requires
 from tingwu_nb.contract import events as ev
-from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.contract.params import RealtimeTaskRequest, Transcoding
 from tingwu_nb.errors import ServiceError
 from tingwu_nb.session.recording import record
 
@@ -46,8 +46,8 @@ async def test_japanese_speech_is_translated_into_english_live_and_in_the_result
 @pytest.mark.parametrize("create, code, words", [
     ({"language": "en", "translate_to": ["cn"]}, "Emulator.UnsupportedTranslation", "English only"),
     ({"multiple_streams_enabled": True}, "Emulator.Unsupported", "multi-stream"),
-    ({"summarization": True}, "Emulator.Unsupported", "SummarizationEnabled"),
-], ids=["en-to-cn", "multi-stream", "summarization"])
+    ({"transcoding": Transcoding(spectrum_enabled=True)}, "Emulator.Unsupported", "SpectrumEnabled"),
+], ids=["en-to-cn", "multi-stream", "spectrum"])
 async def test_what_the_emulator_cannot_compute_is_refused_at_create_task(emulator, create, code, words):
     """No offline model for it: CreateTask fails with a code and a message that say so (nothing streams)."""
     before = len(emulator.store)
