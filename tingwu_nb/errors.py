@@ -20,6 +20,7 @@ Every error the package raises on purpose derives from :class:`TingwuError`::
     ├── TingwuTimeoutError       a wait ran out (.what, .seconds)
     └── ModelError               emulator speech weights unusable
         ├── ModelNotInstalled    a weight package is missing (.model, .package)
+        ├── ModelNotPrepared     the language model is not converted yet (.model, .cache_dir)
         └── ModelHashMismatch    a model file fails its pinned sha256 (.path, .expected, .actual)
 
 Catch :class:`TingwuError` to handle anything the package reports; catch a leaf to
@@ -43,6 +44,7 @@ __all__ = [
     "ModelError",
     "ModelHashMismatch",
     "ModelNotInstalled",
+    "ModelNotPrepared",
     "NotTingwuError",
     "OutputError",
     "ParameterError",
@@ -228,7 +230,21 @@ class AudioWarning(UserWarning):
 
 
 class ModelError(TingwuError):
-    """Speech model weights are missing or do not match their pinned sha256."""
+    """Model weights (speech or language model) are missing or do not match their pinned sha256."""
+
+
+class ModelNotPrepared(ModelError):
+    """The offline language model has not been converted into the cache yet.
+
+    Run ``tingwu-nb prepare-models`` (``make setup`` does it) and start again; ``.cache_dir``
+    is where it was looked for.
+    """
+
+    def __init__(self, model: str, cache_dir: Any) -> None:
+        self.model = model
+        self.cache_dir = cache_dir
+        super().__init__(f"the offline language model {model!r} is not prepared in {cache_dir}: "
+                         "run `tingwu-nb prepare-models` (or `make setup`) once")
 
 
 class ModelNotInstalled(ModelError):

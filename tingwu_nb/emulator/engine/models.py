@@ -38,6 +38,7 @@ __all__ = [
     "ModelHashMismatch",
     "ModelNotInstalled",
     "ModelSpec",
+    "assemble",
     "default_cache_dir",
     "file_sha256",
     "locate_in_distribution",
@@ -272,6 +273,14 @@ def model_path(
     spec = MODELS.get(name)
     if spec is None:
         raise ModelError(f"unknown speech model {name!r}; known: {', '.join(MODELS)} (or pass model_dir=)")
+    return assemble(spec, cache_dir=cache_dir, locate=locate)
+
+
+def assemble(spec: ModelSpec, *, cache_dir: Path | None = None, locate: Locator = locate_in_distribution) -> Path:
+    """Locate and verify every part of ``spec``, join split files into the cache, return the directory.
+
+    Raises ModelNotInstalled / ModelHashMismatch as :func:`model_path` does.
+    """
     found = _locate_parts(spec, locate)
     for part, path in found.items():
         _verify(path, part.sha256)
