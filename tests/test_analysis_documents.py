@@ -56,7 +56,8 @@ def test_transcript_of_numbers_sentences_like_the_transcription_file(fixture):
     assert t.text.startswith("Good morning") and t.speakers == ("1", "2")
 
 
-def every_document(t, choices=ContractChoices()):
+def every_document(t, choices: ContractChoices | None = None):
+    choices = choices or ContractChoices()
     contents = [ContentItem("Greeting", "the agent greets"), ContentItem("Deadline", "a date is promised")]
     return {
         "Transcription": None,
@@ -99,7 +100,9 @@ def test_every_document_parses_into_non_empty_frames_that_join_the_transcript(fi
     assert list(frames["key_sentences"]["sentence_id"]) == [2]  # 99 is not a sentence
     assert set(frames["actions"]["sentence_id"]) <= ids and frames["actions"]["text"][0] == TEXTS[3]
     chapters = frames["chapters"]
-    assert list(chapters["start_s"]) == [1.0, 7.0] and list(chapters["end_s"]) == [6.5, 15.5]
+    s = frames["sentences"]  # chapter times are those of its first and last sentence in the file
+    assert list(chapters["start_s"]) == [s["start_s"][0], s["start_s"][2]]
+    assert list(chapters["end_s"]) == [s["end_s"][1], s["end_s"][4]]
     assert list(frames["inspection"]["dimension"]) == ["Greeting", "Deadline"]
     assert frames["inspection"]["evidence_sentence_ids"][1] == [4]
     assert list(frames["speaker_summaries"]["speaker_id"]) == ["1", "2"]
@@ -175,3 +178,84 @@ def test_plan_honours_types_minimums_and_order(fixture):
     assert summary.calls == {"Paragraph": None, "Conversational": None}
     omit = plan("T1", params, t, [], ContractChoices(below_minimum="omit", assistance_unrequested="empty"))
     assert omit[0].calls["KeyInformation"] is None and omit[1].calls == {} and omit[2].calls == {}
+
+
+class Faulty:
+    """The real extractive engine under another name, with chosen methods raising (fault injection)."""
+
+    def __init__(self, name: str, broken: set[str]) -> None:
+        from tingwu_nb.emulator.analysis.extractive import ExtractiveEngine
+
+        self.inner, self.name, self.broken = ExtractiveEngine(), name, broken
+        self.stats = self.inner.stats
+
+    def __getattr__(self, method: str):
+        if method in self.broken:
+            def fail(*args, **kwargs):
+                raise RuntimeError(f"{method} is broken")
+            return fail
+        return getattr(self.inner, method)
+
+
+class Service:
+    """What run_analysis needs of an AnalysisService: the engine and the one worker."""
+
+    def __init__(self, engine) -> None:
+        from tingwu_nb.emulator.analysis.worker import AnalysisWorker
+
+        self.worker, self._engine = AnalysisWorker(4), engine
+
+    def engine(self):
+        return self._engine
+
+
+class Record:
+    def __init__(self) -> None:
+        self.task_id, self.results, self.analysis_report = "T1", {}, {}
+
+
+def long_transcript(fixture):
+    transcription, _ = fixture
+    sentences = [sentence(n, TEXTS[n % len(TEXTS)]) for n in range(20)]  # ~600 characters: above the minimums
+    doc = build_transcription("T1", sentences, [SPEAKERS[n % 5] for n in range(20)], duration_ms=70_000)
+    return doc, docs.transcript_of(doc, sentences, "en")
+
+
+def run_features(fixture, engine, params):
+    import asyncio
+
+    from tingwu_nb.emulator.analysis.pipeline import run_analysis
+
+    doc, t = long_transcript(fixture)
+    record, service = Record(), Service(engine)
+    features = plan("T1", params, t, paragraph_sentence_ids(doc), ContractChoices())
+    try:
+        asyncio.run(run_analysis(record, features, service))
+        return record, None
+    except Exception as exc:  # noqa: BLE001 - the test inspects it
+        return record, exc
+    finally:
+        service.worker.close()
+
+
+PARAMS = {"AutoChaptersEnabled": True, "TextPolishEnabled": True, "MeetingAssistanceEnabled": True}
+
+
+def test_a_model_failure_falls_back_to_the_extractive_result_for_that_part(fixture):
+    record, error = run_features(fixture, Faulty("llm", {"chapters"}), PARAMS)
+    assert error is None and set(record.results) == {"MeetingAssistance", "AutoChapters", "TextPolish"}
+    assert record.analysis_report["AutoChapters"]["fallbacks"] == ["AutoChapters"]
+    assert record.analysis_report["AutoChapters"]["engine"] == "extractive"
+    assert record.analysis_report["TextPolish"] == {**record.analysis_report["TextPolish"], "engine": "llm",
+                                                    "fallbacks": []}
+    assert record.results["AutoChapters"]["AutoChapters"]
+
+
+def test_an_extractive_failure_fails_the_task_after_the_other_features(fixture):
+    from tingwu_nb.emulator.analysis.pipeline import AnalysisFailed
+
+    record, error = run_features(fixture, Faulty("extractive", {"chapters"}), PARAMS)
+    assert isinstance(error, AnalysisFailed) and error.features == ("AutoChapters",)
+    assert "AutoChapters (RuntimeError: chapters is broken)" in str(error)
+    assert set(record.results) == {"MeetingAssistance", "TextPolish"}  # the others still ran
+    assert "error" in record.analysis_report["AutoChapters"]

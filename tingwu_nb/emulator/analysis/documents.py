@@ -57,18 +57,21 @@ def transcript_of(transcription: Mapping[str, Any], sentences: Sequence[Mapping[
     """The engine's input for a Transcription document (rest §4.1) and the stream's final sentences.
 
     ``sentences`` are the emulator's sentence dicts (``text``, ``start_ms``, ``end_ms``) in the
-    order the document numbers them: sentence ``n`` (from 0) has ``SentenceId`` ``n + 1``, and its
-    speaker and paragraph are read from the document's words.
+    order the document numbers them: sentence ``n`` (from 0) has ``SentenceId`` ``n + 1``. Its
+    speaker, paragraph and times are read from the document's words (as a client reads them),
+    the text from the sentence.
     """
-    where: dict[int, tuple[str, str]] = {}
+    where: dict[int, list[Any]] = {}
     for paragraph in transcription["Transcription"]["Paragraphs"]:
         for word in paragraph["Words"]:
-            where.setdefault(int(word["SentenceId"]), (str(paragraph["SpeakerId"]), str(paragraph["ParagraphId"])))
+            sid, start, end = int(word["SentenceId"]), int(word["Start"]), int(word["End"])
+            got = where.setdefault(sid, [str(paragraph["SpeakerId"]), str(paragraph["ParagraphId"]), start, end])
+            got[2], got[3] = min(got[2], start), max(got[3], end)
     out = []
     for sentence_id, s in enumerate(sentences, start=1):
-        speaker, paragraph_id = where.get(sentence_id, ("1", ""))
-        out.append(Sentence(id=sentence_id, start=int(s["start_ms"]), end=int(s["end_ms"]),
-                            text=str(s["text"]).strip(), speaker=speaker, paragraph_id=paragraph_id))
+        speaker, paragraph_id, start, end = where.get(sentence_id, ("1", "", s["start_ms"], s["end_ms"]))
+        out.append(Sentence(id=sentence_id, start=int(start), end=int(end), text=str(s["text"]).strip(),
+                            speaker=speaker, paragraph_id=paragraph_id))
     return Transcript(sentences=tuple(out), language=language)
 
 
