@@ -183,10 +183,10 @@ def test_plan_honours_types_minimums_and_order(fixture):
 class Faulty:
     """The real extractive engine under another name, with chosen methods raising (fault injection)."""
 
-    def __init__(self, name: str, broken: set[str]) -> None:
+    def __init__(self, name: str, broken: set[str], rejected: frozenset[str] = frozenset()) -> None:
         from tingwu_nb.emulator.analysis.extractive import ExtractiveEngine
 
-        self.inner, self.name, self.broken = ExtractiveEngine(), name, broken
+        self.inner, self.name, self.broken, self.rejected = ExtractiveEngine(), name, broken, rejected
         self.stats = self.inner.stats
 
     def __getattr__(self, method: str):
@@ -194,6 +194,11 @@ class Faulty:
             def fail(*args, **kwargs):
                 raise RuntimeError(f"{method} is broken")
             return fail
+        if method in self.rejected:  # as LLMEngine does when the model's answer is unusable
+            def replaced(*args, **kwargs):
+                self.stats.fell_back(method)
+                return getattr(self.inner, method)(*args, **kwargs)
+            return replaced
         return getattr(self.inner, method)
 
 
@@ -259,3 +264,9 @@ def test_an_extractive_failure_fails_the_task_after_the_other_features(fixture):
     assert "AutoChapters (RuntimeError: chapters is broken)" in str(error)
     assert set(record.results) == {"MeetingAssistance", "TextPolish"}  # the others still ran
     assert "error" in record.analysis_report["AutoChapters"]
+
+
+def test_an_answer_the_engine_replaced_itself_is_reported_as_a_fallback(fixture):
+    record, error = run_features(fixture, Faulty("llm", set(), frozenset({"polish"})), PARAMS)
+    assert error is None and record.analysis_report["TextPolish"]["fallbacks"] == ["Polish"]
+    assert record.analysis_report["AutoChapters"]["fallbacks"] == []

@@ -12,7 +12,9 @@ call only (reported as a fallback). When the extractive engine fails too, that f
 result, the other features still run, and at the end :class:`AnalysisFailed` is raised, so the
 task ends FAILED with ``ErrorCode`` ``choices.postprocess_error_code`` and an ``ErrorMessage``
 naming the features. ``record.analysis_report`` gets ``{feature: {"seconds", "engine",
-"fallbacks"}}`` (seconds of engine work on the worker) and one INFO line is logged per task.
+"fallbacks"}}`` (seconds of engine work on the worker; the parts whose answer came from the
+extractive engine after the model failed or gave an unusable answer) and one INFO line is
+logged per task.
 """
 
 from __future__ import annotations
@@ -193,11 +195,17 @@ class _Runner:
         return self._extractive
 
     def call(self, feature: str, part: str, fn: Call) -> tuple[Any, str, float, bool]:
-        """Runs on the worker: ``(output, engine name, seconds, fell back)``."""
+        """Runs on the worker: ``(output, engine name, seconds, fell back)``.
+
+        "Fell back": the model's call raised (the extractive engine answered instead), or the
+        engine itself replaced an unusable model answer (its ``stats.fallbacks`` grew).
+        """
         engine = self.service.engine()
         started = time.perf_counter()
+        before = sum(engine.stats.fallbacks.values())
         try:
-            return fn(engine), engine.name, time.perf_counter() - started, False
+            out = fn(engine)
+            return out, engine.name, time.perf_counter() - started, sum(engine.stats.fallbacks.values()) > before
         except Exception as exc:
             if engine.name == "extractive":
                 raise
