@@ -44,10 +44,10 @@ async def test_japanese_speech_is_translated_into_english_live_and_in_the_result
 
 
 @pytest.mark.parametrize("create, code, words", [
-    ({"language": "en", "translate_to": ["cn"]}, "Emulator.UnsupportedTranslation", "English only"),
+    ({"language": "yue", "translate_to": ["ru"]}, "Emulator.UnsupportedTranslation", "Supported from yue: "),
     ({"multiple_streams_enabled": True}, "Emulator.Unsupported", "multi-stream"),
     ({"transcoding": Transcoding(spectrum_enabled=True)}, "Emulator.Unsupported", "SpectrumEnabled"),
-], ids=["en-to-cn", "multi-stream", "spectrum"])
+], ids=["yue-to-ru", "multi-stream", "spectrum"])
 async def test_what_the_emulator_cannot_compute_is_refused_at_create_task(emulator, create, code, words):
     """No offline model for it: CreateTask fails with a code and a message that say so (nothing streams)."""
     before = len(emulator.store)

@@ -9,7 +9,8 @@ streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's dec
 TranscriptionResultChanged / SentenceEnd events after each chunk, so finals keep flowing
 while audio arrives faster than it is recognised; while such a backlog exists, interim
 re-decodes are skipped. Every choice the spec leaves open is read from
-:class:`~tingwu_nb.emulator.contract.ContractChoices`.
+:class:`~tingwu_nb.emulator.contract.ContractChoices`. Translation runs on the analysis worker
+(:mod:`~tingwu_nb.emulator.realtime_translation`), finishing before TranscriptionCompleted.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ServerSession
-from tingwu_nb.emulator.analysis.translate import SentenceTranslator
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
 from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
 from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from tingwu_nb.emulator.realtime_translation import live_translation
 from tingwu_nb.emulator.runtime import (
     SHUTDOWN_STATUS,
     SHUTDOWN_TEXT,
@@ -60,15 +61,6 @@ def _transcription_options(record: TaskRecord) -> dict[str, Any]:
     return dict((record.parameters or {}).get("Transcription") or {})
 
 
-def _translator(record: TaskRecord, engine: Any) -> SentenceTranslator | None:
-    params = record.parameters or {}
-    targets = (params.get("Translation") or {}).get("TargetLanguages") or []
-    if not params.get("TranslationEnabled") or not targets:
-        return None
-    return SentenceTranslator(engine, source_lang=record.language, targets=targets,
-                              sample_rate=record.sample_rate)
-
-
 class StreamHandler:
     """Serves one WebSocket connection for one task record."""
 
@@ -80,6 +72,7 @@ class StreamHandler:
         engine: Any,
         choices: ContractChoices,
         runtime: StreamRuntime,
+        analysis: Any,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ws = ws
@@ -100,7 +93,8 @@ class StreamHandler:
                            speaker_count=(options.get("Diarization") or {}).get("SpeakerCount") or None)
             if options.get("DiarizationEnabled") else None
         )
-        self.translator = _translator(record, engine)
+        self.translation = live_translation(record, engine, analysis, self._send_translated,
+                                            on_error=self._translation_failed, interim_sent=self.level >= 2)
         # Sequential reconnects continue indexes (and optionally time) where the last stream stopped.
         self.pcm_offset = len(record.pcm) // 2  # samples received by earlier streams
         continues = choices.time_continues_across_reconnect
@@ -132,6 +126,8 @@ class StreamHandler:
             if not worker.done():
                 worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
+            if self.translation is not None:
+                await self.translation.aclose()
             await self._close()
             self._done.set()
 
@@ -236,6 +232,10 @@ class StreamHandler:
                     await self._emit(await self.runtime.run(self.recognizer.feed, pcm, skip_interim=behind))
                 elif stop:
                     await self._emit(await self.runtime.run(self.recognizer.finish))
+                    if self.translation is not None:
+                        await self.translation.drain()
+                        if self.session.finished:  # translating failed the stream
+                            return
                     self.session.complete()
                     await self._flush()
                     return
@@ -269,15 +269,16 @@ class StreamHandler:
                     self.session.send(ev.SentenceBegin(index=index, time_ms=self._t(out.start_ms)))
             elif isinstance(out, Interim):
                 if self.level >= 2:
-                    self.session.send(ev.TranscriptionResultChanged(
+                    changed = self.session.send(ev.TranscriptionResultChanged(
                         index=index, time_ms=self._t(out.time_ms), result=out.text, words=self._shift(out.words)))
+                    if self.translation is not None:
+                        self.translation.interim(changed)
             elif isinstance(out, Final):
-                needs_audio = self.diarizer is not None or self.translator is not None
-                segment = self._segment(out) if needs_audio else None
+                speech = self.translation is not None and not self.translation.translator.uses_text
+                segment = self._segment(out) if self.diarizer is not None or speech else None
                 end = self._final(out, index, segment)
-                if self.translator is not None:
-                    await self._flush()  # the SentenceEnd goes out before its translation is computed
-                    await self._translate(end, segment)
+                if self.translation is not None:  # sent from the analysis worker after this SentenceEnd
+                    self.translation.final(end, self.record.sentences[-1], segment)
         await self._flush()
 
     def _final(self, out: Final, index: int, segment: np.ndarray | None) -> ev.SentenceEnd:
@@ -306,17 +307,16 @@ class StreamHandler:
         })
         return event
 
-    async def _translate(self, end: ev.SentenceEnd, segment: np.ndarray) -> None:
-        """ResultTranslated per target for the final sentence just sent (complete sentences only)."""
-        texts = await self.runtime.run(self.translator.translate, segment)
-        sentence = self.record.sentences[-1]
-        sentence["translations"] = texts
-        for target, text in texts.items():
-            item = ev.TranslatedItem(text=text, index=end.index, begin_time_ms=sentence["start_ms"],
-                                     end_time_ms=end.time_ms)
-            self.session.send(ev.ResultTranslated(
-                source_message_id=end.message_id, source_lang=self.record.language, target_lang=target,
-                items=(item,), speaker_id=end.speaker_id))
+    async def _send_translated(self, events: list[ev.ResultTranslated]) -> None:
+        """Send ResultTranslated events from LiveTranslation (dropped once the stream has ended)."""
+        if self.session.finished:
+            return
+        for event in events:
+            self.session.send(event)
+        await self._flush()
+
+    async def _translation_failed(self, exc: BaseException) -> None:
+        await self._fail(RECOGNITION_FAILED_STATUS, RECOGNITION_FAILED_TEXT.format(exc))
 
     def _segment(self, out: Final) -> np.ndarray:
         """The int16 audio of a final sentence, cut from what this stream received."""
@@ -367,9 +367,12 @@ class StreamHandler:
 
 
 async def websocket_endpoint(
-    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices, runtime: StreamRuntime
+    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices, runtime: StreamRuntime, analysis: Any,
 ) -> None:
-    """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403."""
+    """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403.
+
+    ``analysis`` is the emulator's AnalysisService (``app.state.analysis``): live translation.
+    """
     record = store.by_token(ws.query_params.get("mc", ""))
     usable = (
         record is not None
@@ -389,4 +392,4 @@ async def websocket_endpoint(
             return
         await ws.close(code=1008)  # before accept: uvicorn answers the upgrade with HTTP 403
         return
-    await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime).run()
+    await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime, analysis=analysis).run()

@@ -25,7 +25,7 @@ from tingwu_nb.contract.params import (
     TITLE_LENGTH_LEVELS,
 )
 from tingwu_nb.contract.params import LANGUAGES as _LANGUAGES
-from tingwu_nb.emulator.analysis.translate import unsupported_directions
+from tingwu_nb.emulator.analysis.translate import unsupported_directions, unsupported_message
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.errors import ServiceError
 
@@ -100,9 +100,9 @@ class Validator:
         if inp.get("MultipleStreamsEnabled"):
             raise reject("Emulator.Unsupported", "The emulator does not implement multi-stream input "
                          "(MultipleStreamsEnabled, protobuf MultiAudioFrame framing); the cloud supports it.")
-        self.parameters(self._obj(body, "Parameters", "Parameters"), source=lang)
+        self.parameters(self._obj(body, "Parameters", "Parameters"), source=lang, hints=hints)
 
-    def parameters(self, params: Mapping[str, Any], *, source: str) -> None:
+    def parameters(self, params: Mapping[str, Any], *, source: str, hints: list[str] | None = None) -> None:
         transcription = self._obj(params, "Transcription", "Parameters.Transcription")
         count = self._obj(transcription, "Diarization", "Parameters.Transcription.Diarization").get("SpeakerCount")
         if count is not None and (not is_int(count) or not 0 <= count <= 100):
@@ -116,11 +116,10 @@ class Validator:
             targets = translation.get("TargetLanguages")
             if not isinstance(targets, list) or not targets or not set(targets) <= set(TARGET_LANGUAGES):
                 raise reject("BRK.InvalidLanguage", "Invalid language.")
-            bad = unsupported_directions(source, targets)
+            llm = self._uses_llm()  # hints: the languages a multilingual sentence may be in
+            bad = unsupported_directions(source, targets, llm=llm, hints=hints)
             if bad:
-                raise reject("Emulator.UnsupportedTranslation",
-                              f"The offline emulator translates speech into English only (Whisper translate); "
-                              f"{source} -> {', '.join(bad)} is not available here. The cloud supports it.")
+                raise reject("Emulator.UnsupportedTranslation", unsupported_message(source, bad, llm=llm, hints=hints))
         audio = self._obj(params, "Transcoding", "Parameters.Transcoding").get("TargetAudioFormat")
         if audio not in (None, "mp3"):
             raise reject("BRK.InvalidAudioFormat", "Invalid audio format.")

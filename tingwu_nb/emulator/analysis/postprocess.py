@@ -90,17 +90,22 @@ def build_translation(task_id: str, transcription: dict[str, Any], sentences: Se
     """The ``{"TaskId", "Translation"}`` document mirroring the transcription's paragraphs.
 
     ``layout`` is the contract choice: ``"paragraphs"`` (one target: Translation.Paragraphs[]
-    .Sentences[]) or ``"per-language"`` (Translation.<lang>.Paragraphs[]); rest-api §4.2.
+    .Sentences[]) or ``"per-language"`` (Translation.<lang>.Paragraphs[]; always used for several
+    targets); rest-api §4.2. Languages appear in the order the sentences' ``translations`` name
+    them (the task's TargetLanguages order). A sentence the live translation never reached (the
+    stream ended first) is left out of its language, so the client's frame shows None there.
     """
-    languages = sorted({lang for s in sentences for lang in (s.get("translations") or {})})
+    languages = list(dict.fromkeys(lang for s in sentences for lang in (s.get("translations") or {})))
     by_language = {}
     for lang in languages:
         paragraphs = []
         for paragraph in transcription["Transcription"]["Paragraphs"]:
             ids = sorted({w["SentenceId"] for w in paragraph["Words"]})
-            paragraphs.append({"ParagraphId": paragraph["ParagraphId"], "Sentences": [
-                {"SentenceId": i, "Start": int(sentences[i - 1]["start_ms"]), "End": int(sentences[i - 1]["end_ms"]),
-                 "Text": (sentences[i - 1].get("translations") or {}).get(lang, "")} for i in ids]})
+            items = [{"SentenceId": i, "Start": int(sentences[i - 1]["start_ms"]),
+                      "End": int(sentences[i - 1]["end_ms"]), "Text": sentences[i - 1]["translations"][lang]}
+                     for i in ids if lang in (sentences[i - 1].get("translations") or {})]
+            if items:
+                paragraphs.append({"ParagraphId": paragraph["ParagraphId"], "Sentences": items})
         by_language[lang] = {"Paragraphs": paragraphs}
     if layout == "paragraphs" and len(by_language) == 1:
         return {"TaskId": task_id, "Translation": next(iter(by_language.values()))}
