@@ -165,6 +165,12 @@ def test_transcript_language(language, texts, expected):
     assert transcript_language(language, texts) == expected
 
 
+def test_multilingual_prefers_the_languages_detected_per_sentence():
+    assert transcript_language("multilingual", ["hello", "hi"], ["ja", None, "ja", "en"]) == "ja"
+    assert transcript_language("multilingual", ["hello"], [None, "xx"]) == "en"  # nothing usable: the script
+    assert transcript_language("cn", ["hello"], ["en"]) == "cn"  # a fixed language wins
+
+
 def test_plan_honours_types_minimums_and_order(fixture):
     transcription, t = fixture  # ~150 characters: below every minimum but keywords' 200 too
     params = {"MeetingAssistanceEnabled": True, "MeetingAssistance": {"Types": ["Actions"]},

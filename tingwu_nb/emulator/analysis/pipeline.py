@@ -60,11 +60,15 @@ class Feature:
     build: Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-def transcript_language(task_language: str, texts: Sequence[str]) -> str:
-    """The Tingwu code an engine should assume: the task's, or for ``multilingual`` the script
-    most of the text is written in (kana -> ja, hangul -> ko, han -> cn, else en)."""
+def transcript_language(task_language: str, texts: Sequence[str], detected: Sequence[str] = ()) -> str:
+    """The Tingwu code an engine should assume: the task's; for ``multilingual`` the language
+    detected for most sentences (``detected``, when the stream recorded one per sentence), else
+    the script most of the text is written in (kana -> ja, hangul -> ko, han -> cn, else en)."""
     if task_language in _LANGUAGE:
         return _LANGUAGE[task_language]
+    known = [_LANGUAGE[d] for d in detected if d in _LANGUAGE]
+    if known:
+        return max(dict.fromkeys(known), key=known.count)
     counts = {code: sum(len(pattern.findall(x)) for x in texts) for code, pattern in _SCRIPTS}
     if counts["ja"]:
         return "ja"

@@ -141,7 +141,7 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
         record.results["Translation"] = build_translation(record.task_id, transcription, record.sentences,
                                                           layout=translation_layout)
     if analysis is not None and choices is not None:
-        texts = [s["text"] for s in record.sentences]
-        t = transcript_of(transcription, record.sentences, transcript_language(record.language, texts))
+        texts, detected = [s["text"] for s in record.sentences], [s.get("language") for s in record.sentences]
+        t = transcript_of(transcription, record.sentences, transcript_language(record.language, texts, detected))
         features = plan(record.task_id, params, t, paragraph_sentence_ids(transcription), choices)
         await run_analysis(record, features, analysis)
