@@ -205,3 +205,32 @@ async def test_ppt_extraction_is_accepted_and_gives_no_result(emu):
         task = await client.create_realtime_task({**START, "AppKey": emu.app_key,
                                                   "Parameters": {"PptExtractionEnabled": True}})
     assert task.task_id in {r.task_id for r in emu.store}
+
+
+def test_the_llm_engine_refuses_to_start_without_the_model(engine, monkeypatch):
+    from tingwu_nb.emulator.analysis import llm_weights
+    from tingwu_nb.errors import ModelError
+
+    monkeypatch.setattr(llm_weights, "prepared_model_dir", lambda cache_dir=None: None)
+    emulator = Emulator(EmulatorConfig.generate(analysis_engine="llm"), engine=engine)
+    try:
+        with pytest.raises(ModelError, match="prepare-models"):
+            emulator.start()
+        assert emulator.port is None
+    finally:
+        emulator.stop()
+
+
+async def test_auto_without_the_model_refuses_custom_prompts_and_with_it_accepts_them(engine, monkeypatch):
+    from tingwu_nb.emulator.analysis import llm_weights
+
+    body = {**START, "Parameters": {"CustomPromptEnabled": True, "CustomPrompt": {
+        "Contents": [{"Name": "todo", "Prompt": "List the to-dos: {Transcription}", "TransType": "chat"}]}}}
+    async with Emulator(EmulatorConfig.generate(), engine=engine) as emulator, emulator.client() as client:
+        if llm_weights.prepared_model_dir() is not None:
+            task = await client.create_realtime_task(body)  # "auto" uses the prepared model
+            assert emulator.store.get(task.task_id) is not None
+        monkeypatch.setattr(llm_weights, "prepared_model_dir", lambda cache_dir=None: None)
+        with pytest.raises(ServiceError) as caught:
+            await client.create_realtime_task(body)
+    assert caught.value.code == "Emulator.Unsupported" and "language model" in caught.value.message

@@ -29,7 +29,7 @@ from starlette.routing import WebSocketRoute
 
 from tingwu_nb.config import Credentials
 from tingwu_nb.emulator.analysis.postprocess import postprocess
-from tingwu_nb.emulator.analysis.service import AnalysisService
+from tingwu_nb.emulator.analysis.service import AnalysisService, llm_available
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
@@ -170,7 +170,7 @@ class Emulator:
         if self._thread is not None:
             return self
         analysis: AnalysisService = self.app.state.analysis
-        if analysis.kind == "llm" and not analysis.uses_llm:
+        if analysis.kind == "llm" and not llm_available():
             raise ModelError("analysis_engine='llm' needs the offline language model, which has not been "
                              "prepared: run the README's setup (tingwu-nb prepare-models), or use 'auto'")
         _log.info("analysis engine: %s", {"extractive": "extractive", "llm": "the language model"}.get(
