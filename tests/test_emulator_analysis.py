@@ -147,8 +147,9 @@ def test_the_analysis_report_names_engine_and_time_per_feature(emu, meeting):
     assert list(report) == list(FEATURES)
     for entry in report.values():
         assert entry["engine"] == "extractive" and entry["fallbacks"] == [] and entry["seconds"] >= 0
-    print("\npost-processing seconds (extractive, sample meeting):",
-          {k: v["seconds"] for k, v in report.items()})
+    for session in meeting:  # the first run includes loading the keyword extractor
+        print("\npost-processing seconds (extractive, sample meeting):",
+              {k: v["seconds"] for k, v in emu.analysis_report(session.task_id).items()})
 
 
 def test_types_are_honoured_and_short_recordings_get_empty_content(emu, sample_pcm16k, sample_truth, tmp_path):
