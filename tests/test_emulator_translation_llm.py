@@ -1,0 +1,133 @@
+"""Live translation through the offline language model, over loopback (skipped when the model is not prepared).
+
+One emulator with ``analysis_engine="llm"`` for the module; each generation costs seconds, so the
+clips are two short espeak sentences and every test asks for few targets.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import pytest
+
+from tests.conftest import requires
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest, Translation
+from tingwu_nb.emulator.analysis.service import llm_available
+from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.errors import ServiceError
+from tingwu_nb.session.recording import record
+
+pytestmark = [
+    pytest.mark.network, pytest.mark.slow,
+    pytest.mark.skipif(not llm_available(), reason="the offline language model is not prepared (tingwu-nb prepare-models)"),
+]
+
+ENGLISH = ("We will finish the design review before Friday.", "Please send the test report tomorrow.")
+CHINESE = ("我们今天开会讨论这个项目的进度。", "请大家准备好发言。")  # espeak: cmn-latn-pinyin reads Hanzi
+
+
+def _cjk(text: str) -> bool:
+    return any("\u3040" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def _speech(tmp_path, voice: str, sentences: tuple[str, ...]):
+    raw, wav = tmp_path / "raw.wav", tmp_path / "speech.wav"
+    ssml = "<speak>" + "<break time='1500ms'/>".join(sentences) + "</speak>"
+    subprocess.run(["espeak-ng", "-v", voice, "-m", "-w", str(raw), ssml], check=True)
+    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
+                   check=True)
+    return wav
+
+
+@pytest.fixture(scope="module")
+def llm_emulator(engine):
+    from tingwu_nb.emulator.app import Emulator
+
+    with Emulator(EmulatorConfig.generate(analysis_engine="llm"), engine=engine) as emu:
+        yield emu
+
+
+def _by_target(events) -> dict[str, list[ev.ResultTranslated]]:
+    out: dict[str, list[ev.ResultTranslated]] = {}
+    for e in events:
+        if isinstance(e, ev.ResultTranslated) and not e.items[0].partial:
+            out.setdefault(e.target_lang, []).append(e)
+    return out
+
+
+@requires("espeak-ng")
+@requires("sox")
+async def test_english_speech_is_translated_into_chinese_and_japanese_aligned_to_its_sentences(llm_emulator, tmp_path):
+    wav = _speech(tmp_path, "en-us", ENGLISH)
+    request = RealtimeTaskRequest.create(language="en", translate_to=["cn", "ja"], output_level=1)
+    async with llm_emulator.client() as client:
+        session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)
+    events = session.events()
+    ends = [e for e in events if isinstance(e, ev.SentenceEnd)]
+    by_target = _by_target(events)
+    assert len(ends) == 2 and set(by_target) == {"cn", "ja"}
+    for translated in by_target.values():  # one event per sentence and target, in sentence order
+        assert [t.source_message_id for t in translated] == [e.message_id for e in ends]
+        assert [t.items[0].index for t in translated] == [e.index for e in ends]
+        assert all(t.source_lang == "en" and _cjk(t.items[0].text) for t in translated), translated
+    completed = [type(e) for e in events].index(ev.TranscriptionCompleted)
+    assert max(events.index(t) for ts in by_target.values() for t in ts) < completed
+
+    frame = session.translations()  # the Translation file: one column per target, aligned to the sentences
+    assert list(frame.columns) == ["sentence_id", "start_s", "end_s", "cn", "ja"]
+    assert list(frame["sentence_id"]) == list(session.sentences()["sentence_id"])
+    for target in ("cn", "ja"):
+        assert list(frame[target]) == [t.items[0].text for t in by_target[target]]
+
+    # determinism and the text route: the engine gives the same text for the recognised sentence
+    engine = llm_emulator.app.state.analysis.engine()
+    assert engine.translate([ends[0].result], "en", "cn") == [by_target["cn"][0].items[0].text]
+
+
+@requires("espeak-ng")
+@requires("sox")
+async def test_chinese_speech_is_translated_into_english_text(llm_emulator, tmp_path):
+    wav = _speech(tmp_path, "cmn-latn-pinyin", CHINESE)
+    request = RealtimeTaskRequest.create(language="cn", translate_to=["en"], output_level=1)
+    async with llm_emulator.client() as client:
+        session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)
+    ends = [e for e in session.events() if isinstance(e, ev.SentenceEnd)]
+    translated = _by_target(session.events())["en"]
+    assert ends and [t.source_message_id for t in translated] == [e.message_id for e in ends]
+    for t in translated:
+        text = t.items[0].text
+        assert text and not _cjk(text) and sum(c.isascii() and c.isalpha() for c in text) >= 5, text
+    assert list(session.translations()["en"]) == [t.items[0].text for t in translated]
+
+
+@requires("espeak-ng")
+@requires("sox")
+async def test_partial_translations_cite_interim_results_and_never_follow_their_final(llm_emulator, tmp_path):
+    """Translation.OutputLevel 2: partials (if the worker had room) come before their sentence's final."""
+    wav = _speech(tmp_path, "en-us", ENGLISH)
+    request = RealtimeTaskRequest.create(language="en", translate_to=["cn"], output_level=2,
+                                         translation=Translation(target_languages=("cn",), output_level=2))
+    async with llm_emulator.client() as client:
+        session = await record(wav, request, client=client, speed=1.0, out_dir=tmp_path, poll_interval_s=0.2)
+    events = session.events()
+    changed = {e.message_id: e for e in events if isinstance(e, ev.TranscriptionResultChanged)}
+    finals = _by_target(events)["cn"]
+    partials = [e for e in events if isinstance(e, ev.ResultTranslated) and e.items[0].partial]
+    assert changed and len(finals) == len([e for e in events if isinstance(e, ev.SentenceEnd)])
+    for p in partials:
+        item = p.items[0]
+        assert p.source_message_id in changed and item.index == changed[p.source_message_id].index
+        assert item.begin_time_ms is None and item.end_time_ms is None
+        final = next(f for f in finals if f.items[0].index == item.index)
+        assert events.index(p) < events.index(final)
+    assert len(partials) <= len(changed)  # at most one per interim; the rest were skipped (worker busy)
+
+
+async def test_a_pair_the_model_does_not_serve_is_refused_naming_the_served_ones(llm_emulator):
+    async with llm_emulator.client() as client:
+        with pytest.raises(ServiceError) as caught:
+            await client.create_realtime_task(RealtimeTaskRequest.create(language="yue", translate_to=["ru"]))
+    assert caught.value.code == "Emulator.UnsupportedTranslation"
+    assert "cannot translate yue -> ru" in caught.value.message and "Supported from yue: cn, en." in caught.value.message
