@@ -204,6 +204,8 @@ def validate_qa(pairs: Sequence[QAPair], transcript: Transcript) -> list[str]:
 def validate_mindmap(root: MindNode, transcript: Transcript) -> list[str]:
     """Titles are non-empty, depth ≤ 4, and every ``begin_ms`` lies within the recording."""
     end = max((s.end for s in transcript.sentences), default=0)
+    if not transcript.sentences and not root.children:
+        return []  # an empty transcript has an empty mind map
     problems: list[str] = []
 
     def walk(node: MindNode, depth: int) -> None:
