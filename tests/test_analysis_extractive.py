@@ -17,7 +17,7 @@ from tests.analysis_fixtures import (
     synthetic_meeting,
     transcript,
 )
-from tingwu_nb.emulator.analysis import extractive
+from tingwu_nb.emulator.analysis import textdoc
 from tingwu_nb.emulator.analysis.base import ContentItem, EngineUnavailable, Sentence, Transcript
 from tingwu_nb.emulator.analysis.extractive import ExtractiveEngine
 from tingwu_nb.emulator.analysis.grounding import (
@@ -102,7 +102,8 @@ def test_every_output_is_grounded(t):
 @pytest.mark.parametrize("t", [MEETING_EN, MEETING_CN], ids=["en", "cn"])
 def test_same_input_same_output_even_recomputed(t):
     first = everything(t)
-    extractive._doc.cache_clear()
+    textdoc.analyse.cache_clear()
+    textdoc.chaptering.cache_clear()
     assert everything(t, ExtractiveEngine()) == first
 
 

@@ -25,6 +25,8 @@ __all__ = ["CJK_LANGS", "KEYWORD_STOP", "char_terms", "is_cjk_text", "joiner", "
 
 CJK_LANGS = frozenset({"cn", "yue", "ja", "ko"})
 CHINESE_LANGS = frozenset({"cn", "yue"})
+#: Longer transcripts give yake every k-th sentence (evenly spread), bounding it to ~3 s.
+YAKE_MAX_SENTENCES = 3000
 YAKE_LANGS = {"en": "en", "fr": "fr", "de": "de", "es": "es", "it": "it", "pt": "pt", "ru": "ru"}
 
 EN_STOP = frozenset(
@@ -234,7 +236,8 @@ def keywords(texts: Sequence[str], lang: str, top: int, occurs: Callable[[str], 
     else:
         import yake
 
+        step = max(1, math.ceil(len(texts) / YAKE_MAX_SENTENCES))  # yake is linear: ~1 s per 1000 sentences
         extractor = yake.KeywordExtractor(lan=YAKE_LANGS.get(lang, "en"), n=2, top=top * 4)
-        ranked = extractor.extract_keywords(". ".join(t.strip().rstrip(".") for t in texts))
+        ranked = extractor.extract_keywords(". ".join(t.strip().rstrip(".") for t in texts[::step]))
         candidates = [w for w, _ in sorted(ranked, key=lambda p: (round(float(p[1]), 12), p[0]))]
     return dedupe(candidates, occurs, top)
