@@ -6,6 +6,7 @@ clips are two short espeak sentences and every test asks for few targets.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import subprocess
 
@@ -131,3 +132,67 @@ async def test_a_pair_the_model_does_not_serve_is_refused_naming_the_served_ones
             await client.create_realtime_task(RealtimeTaskRequest.create(language="yue", translate_to=["ru"]))
     assert caught.value.code == "Emulator.UnsupportedTranslation"
     assert "cannot translate yue -> ru" in caught.value.message and "Supported from yue: cn, en." in caught.value.message
+
+
+async def test_live_translation_batches_finals_in_order_and_drops_partials_their_final_overtook():
+    """LiveTranslation on the real worker and model, driven event by event (counts, not times)."""
+    from tingwu_nb.emulator.analysis.service import AnalysisService
+    from tingwu_nb.emulator.analysis.translate import Translator
+    from tingwu_nb.emulator.realtime_translation import LiveTranslation
+
+    service = AnalysisService("llm")
+    sent: list[ev.ResultTranslated] = []
+    failures: list[BaseException] = []
+
+    async def send(events):
+        sent.extend(events)
+
+    async def on_error(exc):
+        failures.append(exc)
+
+    translator = Translator(source="en", targets=["cn"], text_engine=service.engine, speech_engine=None,
+                            sample_rate=16000)
+    live = LiveTranslation(translator, service.worker, send, on_error=on_error, partials=True)
+    texts = ["We will finish the design review", "We will finish the design review before Friday.",
+             "Please send the test report tomorrow.", "Thank you.", "Goodbye."]
+
+    def changed(index: int, text: str) -> ev.TranscriptionResultChanged:
+        return ev.TranscriptionResultChanged(index=index, time_ms=1000, result=text, message_id=f"c{index}{len(text)}")
+
+    def final(index: int, text: str) -> tuple[ev.SentenceEnd, dict]:
+        end = ev.SentenceEnd(index=index, time_ms=1000 * index + 900, result=text, message_id=f"e{index}")
+        return end, {"text": text, "start_ms": 1000 * index, "end_ms": 1000 * index + 900}
+
+    async def settled(count: int) -> None:
+        for _ in range(2000):  # the partial's task runs once the worker is done; bounded by iterations
+            if live.sent_partials + live.superseded >= count:
+                return
+            await service.worker.run(int)  # FIFO: every earlier job has finished
+            await asyncio.sleep(0)
+    try:
+        first = changed(0, texts[0])
+        live.interim(first)  # worker idle: translated as a partial
+        await settled(1)
+        assert live.sent_partials == 1 and sent[0].source_message_id == first.message_id
+        assert sent[0].items[0].partial and sent[0].items[0].index == 0 and _cjk(sent[0].items[0].text)
+
+        live.interim(changed(0, texts[1]))  # submitted (idle) ...
+        live.final(*final(0, texts[1]), None)  # ... but its sentence ends first: the partial is dropped
+        live.interim(changed(1, "Please send"))  # a final is queued: skipped
+        await live.drain()
+        await settled(2)
+        assert (live.sent_partials, live.superseded, live.skipped) == (1, 1, 1)
+        assert [e.source_message_id for e in sent[1:]] == ["e0"] and not sent[1].items[0].partial
+
+        before = service.worker.completed
+        sentences = [final(i, t) for i, t in enumerate(texts[2:], start=1)]
+        for end, sentence in sentences:
+            live.final(end, sentence, None)
+        await live.drain()
+        assert service.worker.completed - before == 1  # three finals queued together: one engine job
+        assert [e.source_message_id for e in sent[2:]] == ["e1", "e2", "e3"]
+        assert all(s["translations"]["cn"] == e.items[0].text for (_, s), e in zip(sentences, sent[2:]))
+        assert not failures and live.finals == 4
+    finally:
+        await live.aclose()
+        service.close()

@@ -13,12 +13,15 @@ TranscriptionResultChanged to :meth:`LiveTranslation.interim`; neither waits.
 * **Partials** (optional) translate the interim text only when nothing else is waiting: no final
   queued or being translated, no other partial in flight, and room on the worker
   (``try_submit``); otherwise the interim is skipped and counted in :attr:`LiveTranslation.skipped`.
-  A partial is dropped when its sentence has been finalised meanwhile, so a partial never follows
-  the final translation of its own sentence. Partials need ``Transcription.OutputLevel`` 2 too
+  A partial is dropped (:attr:`LiveTranslation.superseded`) when its sentence has been finalised
+  meanwhile, so a partial never follows the final translation of its own sentence; one still
+  waiting for the worker then is not generated at all, but one already generating delays the
+  next final by that generation (seconds). Partials need ``Transcription.OutputLevel`` 2 too
   (they translate TranscriptionResultChanged events), and only the text route has them.
 * **Stop**: the handler awaits :meth:`LiveTranslation.drain` before TranscriptionCompleted, so
-  every final's translation is sent first; the wait is bounded by ``timeout_s`` (sentences not
-  translated by then get no event and no text in the Translation file, with a warning logged).
+  every final's translation is sent first; the wait is bounded by :data:`DRAIN_TIMEOUT_S`
+  (sentences not translated by then get no event and no text in the Translation file, with a
+  warning logged).
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class LiveTranslation:
         self.finals = 0  # final sentences translated and sent
         self.sent_partials = 0
         self.skipped = 0  # interims not translated because the worker was busy
+        self.superseded = 0  # partial translations dropped because their sentence ended first
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -118,7 +122,7 @@ class LiveTranslation:
         if not self.partials or not changed.result:
             return
         idle = not self._busy and self._queue.empty() and (self._partial is None or self._partial.done())
-        future = self.worker.try_submit(self.translator.translate, [changed.result]) if idle else None
+        future = self.worker.try_submit(self._translate_partial, changed.index, changed.result) if idle else None
         if future is None:
             self.skipped += 1
             return
@@ -138,6 +142,8 @@ class LiveTranslation:
 
     async def aclose(self) -> None:
         """Stop the consumer and any partial (a job already on the worker finishes unseen)."""
+        log.info("live translation: %d finals sent; partials: %d sent, %d skipped (worker busy), %d superseded",
+                 self.finals, self.sent_partials, self.skipped, self.superseded)
         tasks = [t for t in (self._consumer, self._partial) if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
@@ -181,19 +187,25 @@ class LiveTranslation:
                                      begin_time_ms=sentence["start_ms"], end_time_ms=sentence["end_ms"]),),
         ) for target in self.targets]
 
-    async def _send_partial(self, changed: ev.TranscriptionResultChanged, result: Awaitable[list[dict]]) -> None:
+    def _translate_partial(self, index: int, text: str) -> list[dict[str, str]] | None:
+        """On the worker: ``None`` without generating when the sentence ended while the job waited."""
+        return None if index <= self._last_final else self.translator.translate([text])
+
+    async def _send_partial(self, changed: ev.TranscriptionResultChanged,
+                            result: Awaitable[list[dict[str, str]] | None]) -> None:
         try:
-            translations = (await result)[0]
+            translations = await result
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - partials are optional: a failed one is just not sent
             log.debug("live translation: partial failed", exc_info=True)
             return
-        if changed.index <= self._last_final:
-            return  # its sentence ended meanwhile: the final translation supersedes it
+        if translations is None or changed.index <= self._last_final:
+            self.superseded += 1  # its sentence ended meanwhile: the final translation supersedes it
+            return
         source = self.translator.language_of(changed.result)
         await self._send([ev.ResultTranslated(
             source_message_id=changed.message_id, source_lang=source, target_lang=target,
-            items=(ev.TranslatedItem(text=translations.get(target, ""), index=changed.index, partial=True),),
+            items=(ev.TranslatedItem(text=translations[0].get(target, ""), index=changed.index, partial=True),),
         ) for target in self.targets])
         self.sent_partials += 1
