@@ -126,6 +126,23 @@ async def test_partial_translations_cite_interim_results_and_never_follow_their_
     assert len(partials) <= len(changed)  # at most one per interim; the rest were skipped (worker busy)
 
 
+@requires("espeak-ng")
+@requires("sox")
+async def test_multilingual_sentences_are_translated_from_their_detected_language(llm_emulator, tmp_path):
+    """English speech in a multilingual task: source_lang en, en passes through unchanged, cn is generated."""
+    wav = _speech(tmp_path, "en-us", ENGLISH[:1])
+    request = RealtimeTaskRequest.create(language="multilingual", language_hints=["en", "cn"],
+                                         translate_to=["en", "cn"], output_level=1)
+    async with llm_emulator.client() as client:
+        session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)
+    ends = [e for e in session.events() if isinstance(e, ev.SentenceEnd)]
+    by_target = _by_target(session.events())
+    assert len(ends) == 1 and {t: len(v) for t, v in by_target.items()} == {"en": 1, "cn": 1}
+    assert by_target["en"][0].source_lang == by_target["cn"][0].source_lang == "en"
+    assert by_target["en"][0].items[0].text == ends[0].result.strip()
+    assert _cjk(by_target["cn"][0].items[0].text)
+
+
 async def test_a_pair_the_model_does_not_serve_is_refused_naming_the_served_ones(llm_emulator):
     async with llm_emulator.client() as client:
         with pytest.raises(ServiceError) as caught:
