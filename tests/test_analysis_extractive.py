@@ -285,3 +285,56 @@ def test_the_sample_meeting_script_is_grounded():
     )
     by_id = t.by_id()
     assert any("I will send" in by_id[i].text for i in ENGINE.actions(t))
+
+
+JA = [
+    "皆さん、おはようございます。今日は予算について話します。",
+    "マーケティング予算は四万ドルです。",
+    "動画広告の予算は足りますか？",
+    "いいえ、動画広告には一万五千ドルが必要です。",
+    "金曜日までに予算案を送ります。",
+]
+KO = [
+    "안녕하세요 오늘은 예산에 대해 이야기하겠습니다.",
+    "마케팅 예산은 사만 달러입니다.",
+    "동영상 광고 예산이 충분합니까?",
+    "아니요, 동영상 광고에는 만오천 달러가 필요합니다.",
+    "금요일까지 예산안을 보내겠습니다.",
+]
+
+
+@pytest.mark.parametrize(("rows", "lang"), [(JA, "ja"), (KO, "ko")], ids=["ja", "ko"])
+def test_japanese_and_korean_keywords_actions_and_questions(rows, lang):
+    t = transcript([(str(i % 2 + 1), text) for i, text in enumerate(rows)], lang, 5.0)
+    key = ENGINE.key_information(t)
+    assert validate_key_information(key, t) == [] and any("予算" in k or "예산" in k for k in key.keywords)
+    assert not any(k.endswith(("니다", "겠")) for k in key.keywords)  # Korean verb forms are not keywords
+    assert 5 in ENGINE.actions(t)
+    assert [(p.question_ids, p.answer_ids) for p in ENGINE.questions_answering(t)] == [((3,), (4,))]
+
+
+def test_same_output_whatever_the_hash_seed(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "digest.py"
+    script.write_text(
+        "import hashlib\n"
+        "from tests.analysis_fixtures import MEETING_CN, MEETING_EN\n"
+        "from tests.test_analysis_extractive import everything\n"
+        "print(hashlib.sha256(repr([everything(MEETING_EN), everything(MEETING_CN)]).encode()).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    digests = {
+        subprocess.run(
+            [sys.executable, str(script)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(digests.pop().strip()) == 64

@@ -100,7 +100,7 @@ class ExtractiveEngine:
         for n, (seg, words) in enumerate(zip(segments, keywords), 1):
             central = d.central(seg, 1 if len(seg) < 6 else 2, local=True, statements=True)
             said = [d.sentences[i].text for i in central + list(seg) if d.sentences[i].text.strip()]
-            headline = title(words, limit) or trim(said[0] if said else f"Chapter {n}", limit)
+            headline = title(words, limit, d.lang) or trim(said[0] if said else f"Chapter {n}", limit)
             ids = tuple(d.sentences[i].id for i in seg)
             out.append(Chapter(ids, headline, trim(d.texts(central), 1000)))
         return out
@@ -113,7 +113,7 @@ class ExtractiveEngine:
         d = analyse(t)
         n = len(t.sentences)
         central = d.central(range(n), min(MAX_SUMMARY_SENTENCES, max(1, round(n / 10))), statements=True)
-        heading = title(d.pool[:3], 16 if d.sep == "" else 48) or trim(d.texts(central[:1]), 40)
+        heading = title(d.pool[:3], 16 if d.sep == "" else 48, d.lang) or trim(d.texts(central[:1]), 40)
         return heading, trim(d.texts(central), 1000)
 
     def conversational_summary(self, t: Transcript) -> dict[str, str]:

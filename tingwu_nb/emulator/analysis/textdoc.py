@@ -176,18 +176,21 @@ def chaptering(
     return tuple(segments), tuple(tuple(w) for w in _chapter_keywords(d, segments))
 
 
-def title(words: Sequence[str], limit: int) -> str:
-    """Keywords joined into a short title (``A, B and C`` / ``A、B与C``), about ``limit`` chars at most."""
+def title(words: Sequence[str], limit: int, lang: str = "en") -> str:
+    """Keywords joined into a short title, about ``limit`` chars at most: ``A, B and C`` (Latin
+    script and Korean), ``A、B与C`` (Chinese), ``A・B・C`` (Japanese)."""
     picked: list[str] = []
     for w in words:
         if len(", ".join([*picked, w])) > limit and picked:
             break
         picked.append(w)
-    if not picked:
-        return ""
-    if is_cjk_text("".join(picked)):
-        return picked[0] if len(picked) == 1 else "、".join(picked[:-1]) + "与" + picked[-1]
-    text = picked[0] if len(picked) == 1 else ", ".join(picked[:-1]) + " and " + picked[-1]
+    if len(picked) <= 1:
+        return picked[0] if picked else ""
+    if lang == "ja":
+        return "・".join(picked)
+    if lang in ("cn", "yue") and is_cjk_text("".join(picked)):
+        return "、".join(picked[:-1]) + "与" + picked[-1]
+    text = ", ".join(picked[:-1]) + (", " if lang == "ko" else " and ") + picked[-1]
     return text[0].upper() + text[1:]
 
 

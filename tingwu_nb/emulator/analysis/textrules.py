@@ -56,6 +56,23 @@ ZH_ACTION_RULES: tuple[tuple[re.Pattern[str], float], ...] = tuple(
         (r"需要|请|计划|必须|安排|务必|尽快", 1.0),
     )
 )
+#: Japanese and Korean: deadlines ("までに", "까지"), requests and first-person commitments.
+JA_ACTION_RULES: tuple[tuple[re.Pattern[str], float], ...] = tuple(
+    (re.compile(p), w)
+    for p, w in (
+        (r"までに|締め切り|期限|担当", 2.0),
+        (r"お願いします|してください|ください|しておきます|やります|送ります|対応します|確認します", 2.0),
+        (r"必要があります|しましょう|予定です", 1.0),
+    )
+)
+KO_ACTION_RULES: tuple[tuple[re.Pattern[str], float], ...] = tuple(
+    (re.compile(p), w)
+    for p, w in (
+        (r"까지|마감|담당", 2.0),
+        (r"겠습니다|해 주세요|주세요|부탁", 2.0),
+        (r"해야 합니다|합시다|예정입니다", 1.0),
+    )
+)
 ACTION_THRESHOLD = 2.0
 
 EN_QUESTION_START = re.compile(
@@ -76,8 +93,9 @@ def action_score(sentence: Sentence, lang: str) -> float:
     text = sentence.text.strip()
     if len(text) < 5:
         return 0.0
-    if lang in ("cn", "yue", "ja"):
-        return sum(w for p, w in ZH_ACTION_RULES if p.search(text))
+    rules = {"cn": ZH_ACTION_RULES, "yue": ZH_ACTION_RULES, "ja": JA_ACTION_RULES, "ko": KO_ACTION_RULES}
+    if lang in rules:
+        return sum(w for p, w in rules[lang] if p.search(text))
     if EN_NOT_ACTION.search(text):
         return 0.0
     score = sum(w for p, w in EN_ACTION_RULES if p.search(text))

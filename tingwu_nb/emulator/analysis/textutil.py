@@ -70,6 +70,24 @@ KO_PARTICLES = tuple(
     )
 )
 
+#: Korean words ending like this are verbs or adjectives, never keywords.
+KO_VERB_ENDINGS = (
+    "니다",
+    "니까",
+    "겠",
+    "세요",
+    "하세",
+    "어요",
+    "아요",
+    "지요",
+    "해요",
+    "하다",
+    "했다",
+    "합시",
+)
+KO_STOP = frozenset(
+    "안녕하세요 오늘 대해 아니 아니요 그리고 그래서 하지만 우리 저희 여러분 지금 정말 이제".split()
+)
 _LATIN_WORD = re.compile(r"[0-9a-zà-öø-ɏ]+(?:['’][a-z]+)?")
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _JA_RUN = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ff]{2,}")
@@ -135,7 +153,8 @@ def _ko_strip(word: str) -> str:
 def japanese_korean_words(text: str, lang: str) -> list[str]:
     """Literal content words: kanji/katakana runs (Japanese) or particle-stripped words (Korean)."""
     if lang == "ko":
-        return [w for w in (_ko_strip(w) for w in _KO_WORD.findall(text)) if len(w) >= 2]
+        words = (_ko_strip(w) for w in _KO_WORD.findall(text))
+        return [w for w in words if len(w) >= 2 and not w.endswith(KO_VERB_ENDINGS) and w not in KO_STOP]
     return _JA_RUN.findall(text)
 
 
