@@ -214,7 +214,10 @@ class ExtractiveEngine:
     def inspection(
         self, t: Transcript, scene: str, intro: str, contents: Sequence[ContentItem]
     ) -> list[Judgement]:
-        """One judgement per item by similarity of Title + Content to the sentences (``textmatch``)."""
+        """One judgement per item by similarity of Title + Content to the sentences (``textmatch``).
+
+        ``scene`` and ``intro`` are not used: without a model nothing reads free instructions.
+        """
         return inspect(t.sentences, language_of(t), contents)
 
     def identities(self, t: Transcript, scene: str, contents: Sequence[ContentItem]) -> list[Identity]:
