@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import statistics
 import tempfile
@@ -34,6 +35,18 @@ from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.engine.engine import EngineConfig, SpeechEngine
 from tingwu_nb.samples import sample_meeting_path, sample_meeting_truth
 from tingwu_nb.session.recording import record
+
+
+class _Totals(logging.Handler):
+    """Collects the emulator's per-stream translation totals (LiveTranslation logs them at the end)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.totals: list[tuple] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("live translation: %d finals"):
+            self.totals.append(record.args)
 
 
 async def one_run(emu: Emulator, speed: float, targets: list[str], out: Path) -> dict:
@@ -76,6 +89,10 @@ async def main() -> None:
     engine = SpeechEngine(EngineConfig())
     duration = sample_meeting_truth()["duration_s"]
     print(f"sample meeting: {duration:.1f} s of English speech; targets {args.targets}")
+    totals = _Totals()
+    logger = logging.getLogger("tingwu_nb.emulator.realtime")
+    logger.addHandler(totals)
+    logger.setLevel(logging.INFO)
     async with Emulator(EmulatorConfig.generate(analysis_engine="llm"), engine=engine) as emu:
         await asyncio.to_thread(emu.app.state.analysis.engine)  # load the model outside the measured runs
         for raw in args.speeds:
@@ -87,8 +104,10 @@ async def main() -> None:
                   f"TranscriptionCompleted {r['tail_s']:5.1f} s after the last SentenceEnd")
             for target, values in r["latency"].items():
                 print(f"    SentenceEnd -> ResultTranslated [{target}] ({len(values)}): {fmt(values)} s")
-            print(f"    partials: {r['partials']} of {r['interims']} interim results translated, "
-                  f"{r['interims'] - r['partials']} skipped or superseded")
+            _, sent, skipped, superseded = totals.totals[-1] if totals.totals else (0, "?", "?", "?")
+            print(f"    partials: {r['partials']} of {r['interims']} interim results translated "
+                  f"(emulator: {sent} sent, {skipped} skipped while the worker was busy, {superseded} superseded "
+                  f"by their final)")
 
 
 if __name__ == "__main__":
