@@ -6,7 +6,8 @@ TranscriptionResultChanged to :meth:`LiveTranslation.interim`; neither waits.
 
 * **Finals** queue up and one consumer task translates them in order on the analysis worker
   (``await worker.run``: never skipped, never on the decode threads), up to :data:`MAX_BATCH`
-  pending sentences per engine call. For each sentence it sends one ResultTranslated per target
+  pending sentences per job, one job per target (the batch's events for the first target go out
+  before the second is computed). For each sentence it sends one ResultTranslated per target
   (``source_message_id`` = the SentenceEnd's ``message_id``; one item with the sentence's index
   and times) and stores the texts in the record's sentence for the Translation file. Per target
   the event for sentence n goes out before the one for n+1.
@@ -155,37 +156,35 @@ class LiveTranslation:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             self._busy = True
-            try:
-                texts = [p.sentence["text"] for p in batch]
-                results = await self.worker.run(self.translator.translate, texts, [p.audio for p in batch])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported to the stream (TaskFailed), then stop
-                self._busy = False
-                while not self._queue.empty():  # nothing more will be translated: release drain()
-                    batch.append(self._queue.get_nowait())
-                for _ in batch:
-                    self._queue.task_done()
-                await self._on_error(exc)
-                return
-            events = []
-            for pending, translations in zip(batch, results):
-                pending.sentence["translations"] = translations
-                events.extend(self._events(pending, translations))
-            await self._send(events)
+            texts, audio = [p.sentence["text"] for p in batch], [p.audio for p in batch]
+            for target in self.targets:  # one job per target: the first language goes out sooner
+                try:
+                    results = await self.worker.run(self.translator.translate, texts, audio, (target,))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported to the stream (TaskFailed), then stop
+                    self._busy = False
+                    while not self._queue.empty():  # nothing more will be translated: release drain()
+                        batch.append(self._queue.get_nowait())
+                    for _ in batch:
+                        self._queue.task_done()
+                    await self._on_error(exc)
+                    return
+                for pending, translations in zip(batch, results):
+                    pending.sentence.setdefault("translations", {})[target] = translations[target]
+                await self._send([self._event(p, target, r[target]) for p, r in zip(batch, results)])
             self.finals += len(batch)
             self._busy = False
             for _ in batch:
                 self._queue.task_done()
 
-    def _events(self, pending: _Pending, translations: dict[str, str]) -> list[ev.ResultTranslated]:
+    def _event(self, pending: _Pending, target: str, text: str) -> ev.ResultTranslated:
         end, sentence = pending.end, pending.sentence
-        source = self.translator.language_of(sentence["text"])
-        return [ev.ResultTranslated(
-            source_message_id=end.message_id, source_lang=source, target_lang=target, speaker_id=end.speaker_id,
-            items=(ev.TranslatedItem(text=translations.get(target, ""), index=end.index,
-                                     begin_time_ms=sentence["start_ms"], end_time_ms=sentence["end_ms"]),),
-        ) for target in self.targets]
+        return ev.ResultTranslated(
+            source_message_id=end.message_id, source_lang=self.translator.language_of(sentence["text"]),
+            target_lang=target, speaker_id=end.speaker_id,
+            items=(ev.TranslatedItem(text=text, index=end.index, begin_time_ms=sentence["start_ms"],
+                                     end_time_ms=sentence["end_ms"]),))
 
     def _translate_partial(self, index: int, text: str) -> list[dict[str, str]] | None:
         """On the worker: ``None`` without generating when the sentence ended while the job waited."""

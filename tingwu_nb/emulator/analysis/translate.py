@@ -187,16 +187,18 @@ class Translator:
         """The source language of one sentence (the task's, or the detected one for multilingual/fspk)."""
         return self.candidates[0] if len(self.candidates) == 1 else sentence_language(text, self.candidates)
 
-    def translate(self, texts: Sequence[str], audio: Sequence[np.ndarray | None] = ()) -> list[dict[str, str]]:
+    def translate(self, texts: Sequence[str], audio: Sequence[np.ndarray | None] = (),
+                  targets: Sequence[str] | None = None) -> list[dict[str, str]]:
         """Target -> translation for each sentence, in order (one engine call per language pair).
 
-        ``audio`` (the sentences' int16 samples) is needed by the speech route only.
+        ``audio`` (the sentences' int16 samples) is needed by the speech route only; ``targets``
+        (default: all of the task's) lets a caller send one language before computing the next.
         """
         audio = list(audio) or [None] * len(texts)
         out: list[dict[str, str]] = [{} for _ in texts]
         langs = [self.language_of(t) for t in texts]
         engine = self.text_engine() if self.text_engine is not None else None
-        for target in self.targets:
+        for target in self.targets if targets is None else targets:
             for lang in dict.fromkeys(langs):
                 rows = [i for i, lg in enumerate(langs) if lg == lang]
                 if lang == target:
