@@ -12,7 +12,8 @@ import re
 
 from tingwu_nb.emulator.analysis.base import MindNode, Transcript
 
-__all__ = ["copies_transcript", "grounded_words", "ids_in", "is_loop", "label_value", "parse_outline", "script_ok"]
+__all__ = ["copies_transcript", "grounded_words", "ids_in", "is_loop", "label_value", "parse_outline", "script_ok",
+           "whole_sentences"]
 
 _SCRIPTS = {
     "cn": r"[\u4e00-\u9fff]", "yue": r"[\u4e00-\u9fff]", "ja": r"[\u3040-\u30ff\u4e00-\u9fff]",
@@ -69,6 +70,12 @@ def copies_transcript(text: str, t: Transcript, *, longest: int = 60) -> bool:
     return any(len(s.text) >= longest and " ".join(s.text.lower().split()) in folded for s in t.sentences)
 
 
+def whole_sentences(text: str) -> str:
+    """``text`` without a trailing unfinished sentence (for answers cut by the token limit)."""
+    ends = [m.end() for m in re.finditer(r"[.!?。！？](?=\s|$)", text)]
+    return text[:ends[-1]].strip() if ends else text.strip()
+
+
 def is_loop(text: str, *, min_repeats: int = 3) -> bool:
     """Whether a line or a phrase of 3+ words repeats ``min_repeats`` times back to back."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -82,7 +89,7 @@ def parse_outline(text: str, *, max_depth: int = 3) -> tuple[MindNode, ...]:
     roots: list[tuple[str, list]] = []
     stack: list[tuple[int, list]] = [(-1, roots)]
     for line in text.splitlines():
-        m = re.match(r"^(\s*)(?:[-*•]|\d+[.)])\s+(.+)$", line)
+        m = re.match(r"^(\s*)(?:[-*•]|\d+[.)]|\[\d+\])\s*(.+)$", line)
         if not m:
             continue
         indent, title = len(m.group(1).replace("\t", "  ")), m.group(2).strip().strip("*").strip()

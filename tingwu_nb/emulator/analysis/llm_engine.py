@@ -43,15 +43,16 @@ from tingwu_nb.emulator.analysis.llm_checks import (
     label_value,
     parse_outline,
     script_ok,
+    whole_sentences,
 )
 from tingwu_nb.emulator.analysis.translate import llm_translation_targets
 
 __all__ = ["LLMEngine", "load_llm_engine"]
 
-SUMMARY_TOKENS = 160
-SHORT_TOKENS = 80
-QA_TOKENS = 220
-MINDMAP_TOKENS = 160
+SUMMARY_TOKENS = 100
+SHORT_TOKENS = 70
+QA_TOKENS = 160
+MINDMAP_TOKENS = 110
 CUSTOM_TOKENS = 400
 
 
@@ -81,6 +82,7 @@ class LLMEngine:
         self.context_tokens = context_tokens
         self.polish_tokens = polish_tokens
         self.custom_prompt_tokens = custom_prompt_tokens
+        self._summaries: dict[Transcript, tuple[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"LLMEngine({self.model!r}, fallbacks={self.stats.fallbacks})"
@@ -130,6 +132,7 @@ class LLMEngine:
         out = []
         for chapter, gen in zip(base, gens):
             headline, summary = label_value(gen.text, "Headline"), label_value(gen.text, "Summary")
+            summary = whole_sentences(summary) if summary and gen.hit_limit else summary
             if (headline and summary and len(headline) <= 120 and script_ok(headline + summary, t.language)
                     and not is_loop(summary)):
                 out.append(replace(chapter, headline=headline.strip(" .\"'"), summary=summary))
@@ -142,12 +145,13 @@ class LLMEngine:
         base = self.fallback.key_information(t, max_keywords)  # type: ignore[attr-defined]
         if not t.sentences:
             return base
-        answer = self._ask(t, [prompts.keywords(t.language, min(10, max_keywords))], SHORT_TOKENS)[0]
+        answer = self._ask(t, [prompts.keywords(t.language, min(8, max_keywords))], SHORT_TOKENS)[0]
         occurs = grounding.keyword_checker(t)
         words: list[str] = []
-        for line in answer.splitlines():
-            word = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip(" .,;:\"'")
-            if word and occurs(word) and word.lower() not in {w.lower() for w in words}:
+        for item in re.split(r"[,，、;；\n]", answer):
+            word = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", item).strip(" .。\"'")
+            if (word and len(word.split()) <= 4 and word.lower() not in _STOP and occurs(word)
+                    and word.lower() not in {w.lower() for w in words}):
                 words.append(word)
         if len(words) < 3:
             self._fell_back("keywords")
@@ -174,13 +178,20 @@ class LLMEngine:
         return {k: round(0.5 * v + (0.5 if k == picked[0] else 0.0), 4) for k, v in base.items()}
 
     def paragraph_summary(self, t: Transcript) -> tuple[str, str]:
+        if t not in self._summaries:  # the mind map's root reuses the title
+            self._summaries = {t: self._paragraph_summary(t)}
+        return self._summaries[t]
+
+    def _paragraph_summary(self, t: Transcript) -> tuple[str, str]:
         if not t.sentences:
             return self.fallback.paragraph_summary(t)  # type: ignore[attr-defined]
-        answer = self._ask(t, [prompts.summary(t.language)], SUMMARY_TOKENS)[0]
-        title, summary = label_value(answer, "Title"), label_value(answer, "Summary")
+        answer = self.model.ask(self._prefix(t), [prompts.summary(t.language)], max_tokens=[SUMMARY_TOKENS],
+                                repetition_penalty=1.1)[0]
+        title, summary = label_value(answer.text, "Title"), label_value(answer.text, "Summary")
+        summary = whole_sentences(summary) if summary and answer.hit_limit else summary
         if (title and summary and script_ok(title + summary, t.language) and grounded_words(summary, t)
                 and not is_loop(summary)):
-            return title.strip(" .\"'"), summary
+            return title.strip(" .\"'*"), summary
         self._fell_back("summary")
         return self.fallback.paragraph_summary(t)  # type: ignore[attr-defined]
 
@@ -212,7 +223,7 @@ class LLMEngine:
                 question = (m.group(3).strip(), ids_in(m.group(2)))
             elif question is not None:
                 qa = QAPair(question[0], question[1], m.group(3).strip(), ids_in(m.group(2)))
-                if not grounding.validate_qa([qa], t):
+                if not grounding.validate_qa([qa], t) and _supported(qa, t):
                     pairs.append(qa)
                 question = None
         if not pairs:
@@ -229,7 +240,9 @@ class LLMEngine:
         answer = self._ask(t, [prompts.mindmap(t.language)], MINDMAP_TOKENS)[0]
         topics = parse_outline(answer)
         root = MindNode(title or "Meeting", topics, t.sentences[0].start)
-        if len(topics) < 2 or grounding.validate_mindmap(root, t) or not script_ok(answer, t.language):
+        titles = " ".join(_titles(root))
+        if (len(topics) < 2 or grounding.validate_mindmap(root, t) or not script_ok(answer, t.language)
+                or not grounded_words(titles, t, share=0.6)):
             self._fell_back("mindmap")
             return self.fallback.mindmap(t)  # type: ignore[attr-defined]
         return root
@@ -359,6 +372,25 @@ class LLMEngine:
                 if script_ok(gen.text, target):
                     out[n] = gen.text
         return [o.strip().split("\n\n")[0].strip() for o in out]
+
+
+_STOP = frozenset("the a an and or of to in on for with we i you it this that is are be good morning thanks "
+                  "thank you great everyone".split())
+
+
+def _titles(node: MindNode) -> list[str]:
+    return [node.title] + [x for child in node.children for x in _titles(child)]
+
+
+def _supported(qa: QAPair, t: Transcript) -> bool:
+    """The question's and the answer's words come from the sentences they cite."""
+    by_id = t.by_id()
+
+    def cited(ids: Sequence[int]) -> Transcript:
+        return Transcript(tuple(by_id[i] for i in ids if i in by_id), t.language)
+
+    return (grounded_words(qa.question, cited(qa.question_ids), share=0.4)
+            and grounded_words(qa.answer, cited(qa.answer_ids), share=0.4))
 
 
 _lock = threading.Lock()

@@ -33,9 +33,8 @@ def transcript_block(sentences: Sequence[Sentence]) -> str:
 
 
 def summary(lang: str) -> str:
-    return (f"Write in {language_name(lang)}. On the first line write 'Title: ' and a short title "
-            f"(at most 10 words). On the second line write 'Summary: ' and a summary of the whole "
-            f"conversation in 2 to 4 sentences, in your own words.")
+    return (f"Summarise the conversation in {language_name(lang)}. Answer in exactly two lines:\n"
+            f"Title: <a title of at most 8 words>\nSummary: <at most 50 words, in your own words>")
 
 
 def speaker_summary(lang: str, speaker: str) -> str:
@@ -46,19 +45,20 @@ def speaker_summary(lang: str, speaker: str) -> str:
 def questions(lang: str) -> str:
     return (f"Write in {language_name(lang)}. List the questions that were asked and answered in the "
             f"transcript (at most 5). For each, write two lines:\n"
-            f"Q [question sentence ids]: the question\nA [answer sentence ids]: the answer in a few words\n"
-            f"Example:\nQ [4]: When is the deadline?\nA [5]: Friday.\nIf no question was asked, write 'None'.")
+            f"Q [<id of the sentence that asks>]: <the question>\nA [<ids of the sentences that answer>]: <the answer "
+            f"in a few words>\nUse only questions somebody really asked. If nobody asked a question, write 'None'.")
 
 
 def mindmap(lang: str) -> str:
-    return (f"Write in {language_name(lang)}. Make a mind map of the conversation as an outline: "
-            f"2 to 5 main topics as lines starting with '- ', each with 1 to 3 sub-points as lines starting "
-            f"with '  - '. Only short phrases, no sentences, nothing else.")
+    return (f"Make a mind map of this conversation in {language_name(lang)}. Use this exact format, with 2 to 4 "
+            f"topics and short phrases taken from the conversation only:\n- Topic\n  - point\n  - point\n"
+            f"- Topic\n  - point")
 
 
 def keywords(lang: str, count: int) -> str:
-    return (f"List the {count} most important keywords or key phrases of the transcript, exactly as they "
-            f"appear in it ({language_name(lang)}), one per line, without numbering or explanations.")
+    return (f"What are the {count} main topics of this conversation? Answer with {count} short "
+            f"{language_name(lang)} noun phrases (1 to 3 words each) used in the conversation, separated by "
+            f"commas, nothing else.")
 
 
 def scene() -> str:
@@ -81,7 +81,8 @@ def polish(lang: str, text: str) -> str:
 
 def inspection(scene_text: str, intro: str, item: ContentItem) -> str:
     return (f"Scene: {scene_text}\nWhat to check: {intro}\nCheck item '{item.title}': {item.content}\n"
-            f"Does the conversation satisfy this check item? Answer in exactly three lines:\n"
+            f"Does the conversation satisfy this check item? Answer No unless a sentence clearly shows it. "
+            f"Answer in exactly three lines:\n"
             f"Verdict: Yes or No\nEvidence: the sentence ids that show it, comma separated, or none\n"
             f"Reason: one short sentence")
 
