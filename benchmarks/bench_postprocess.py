@@ -71,7 +71,7 @@ def paragraphs(t: Transcript) -> list[list[int]]:
 async def run(t: Transcript, service: AnalysisService, params: dict) -> dict:
     features = plan("bench", params, t, paragraphs(t), ContractChoices())
     record = SimpleNamespace(task_id="bench", results={}, analysis_report={})
-    await run_analysis(record, features, service)
+    await run_analysis(record, features, service, t)
     return record.analysis_report
 
 

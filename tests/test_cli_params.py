@@ -76,6 +76,8 @@ def test_defaults_and_the_demo_defaults():
     demo = _request(_parser().parse_args(["demo", "--meeting-assistance", "Actions"])).to_wire()["Parameters"]
     assert demo["Transcription"]["DiarizationEnabled"] is True and demo["Transcoding"]["TargetAudioFormat"] == "mp3"
     assert demo["MeetingAssistance"] == {"Types": ["Actions"]}
+    assert demo["SummarizationEnabled"] is demo["AutoChaptersEnabled"] is demo["MeetingAssistanceEnabled"] is True
+    assert demo["Summarization"]["Types"] == ["Paragraph", "QuestionsAnswering"]
 
 
 def test_service_inspection_switch_reads_a_wire_object(tmp_path):

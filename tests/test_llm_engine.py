@@ -193,7 +193,7 @@ def test_every_result_is_computed_by_the_model(meeting):
     session = meeting[0]
     assert session.status == "COMPLETED"
     report = session.report
-    assert {"Summarization", "AutoChapters", "MeetingAssistance", "CustomPrompt"} <= set(report)
+    assert {"prefetch", "Summarization", "AutoChapters", "MeetingAssistance", "CustomPrompt"} <= set(report)
     assert all("llm" in part["engine"] for part in report.values()), report
     tables = session.tables()
     for name in ("chapters", "keywords", "key_sentences", "actions", "summary", "qa", "mindmap", "polished",

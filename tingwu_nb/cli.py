@@ -92,6 +92,7 @@ async def _transcribe(args: argparse.Namespace) -> int:
         session = await record(args.file, request, client=client, speed=args.speed, out_dir=args.out,
                                on_event=_live_printer(args.quiet))
     _print_sentences(session)
+    _print_results(session)
     if request.parameters.transcription and request.parameters.transcription.diarization_enabled:
         print("(live speaker labels are provisional; the table uses the post-meeting diarization)")
     print(f"\nTask {session.task_id}: {session.status} in {time.monotonic() - started:.1f} s")
@@ -119,6 +120,26 @@ def _print_sentences(session) -> None:
     with pd.option_context("display.max_rows", 200, "display.max_colwidth", 90, "display.width", 160):
         print(f"\nSentences (from {source}):")
         print(table.to_string(index=False) if len(table) else "  (none)")
+
+
+def _print_results(session) -> None:
+    """A short digest of the post-meeting results the session has (all tables are in its directory)."""
+    tables = {name: session.table(name) for name in ("summary", "keywords", "actions", "chapters", "qa")}
+    summary = tables["summary"]
+    if len(summary):
+        print(f"\nSummary — {summary['title'].iloc[0] or '(untitled)'}\n  {summary['summary'].iloc[0]}")
+    if len(tables["keywords"]):
+        print(f"\nKeywords: {', '.join(tables['keywords']['keyword'])}")
+    for name, label, column in (("actions", "Actions", "text"), ("chapters", "Chapters", "headline")):
+        frame = tables[name]
+        if len(frame):
+            print(f"\n{label}:")
+            for _, row in frame.iterrows():
+                print(f"  [{row['start_s']:6.1f} s] {row[column]}")
+    if len(tables["qa"]):
+        print("\nQuestions and answers:")
+        for _, row in tables["qa"].iterrows():
+            print(f"  Q: {row['question']}\n  A: {row['answer']}")
 
 
 def _speed_label(speed: float) -> str:

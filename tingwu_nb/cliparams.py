@@ -1,13 +1,14 @@
 """The CreateTask options of ``tingwu-nb transcribe`` / ``demo``: feature switches and ``--params FILE``.
 
 The request is assembled in wire form, in three layers (later wins, objects merge key by key,
-anything else is replaced): the command's defaults (English, 16 kHz PCM, interim results; the
-demo also diarizes and keeps an MP3), then the body in ``--params FILE`` (a CreateTask body as
-the console and the official SDK show it: ``{"Input": {...}, "Parameters": {...}}``, JSON or
-YAML), then the switches given on the command line. The result is read back and validated by
-:class:`~tingwu_nb.contract.params.RealtimeTaskRequest` — the one place the rules live — so a
-bad value is a :class:`~tingwu_nb.errors.ParameterError` naming the wire field before anything
-is sent. Keys the model does not know are refused too (a typo must not be silently dropped).
+anything else is replaced): the command's defaults (English, 16 kHz PCM, interim results; the demo
+also diarizes, keeps an MP3, and asks for a summary, Q&A, key information and chapters), then the
+body in ``--params FILE`` (a CreateTask body as the console and the official SDK show it:
+``{"Input": {...}, "Parameters": {...}}``, JSON or YAML), then the switches given on the command
+line. The result is read back and validated by
+:class:`~tingwu_nb.contract.params.RealtimeTaskRequest` — the one place the rules live — so a bad
+value is a :class:`~tingwu_nb.errors.ParameterError` naming the wire field before anything is
+sent. Keys the model does not know are refused too (a typo must not be silently dropped).
 """
 
 from __future__ import annotations
@@ -214,6 +215,10 @@ def defaults(command: str) -> dict[str, Any]:
     if command == "demo":
         _set(body, "Parameters.Transcription.DiarizationEnabled", True)
         _set(body, "Parameters.Transcoding.TargetAudioFormat", "mp3")
+        _set(body, "Parameters.SummarizationEnabled", True)
+        _set(body, "Parameters.Summarization.Types", ["Paragraph", "QuestionsAnswering"])
+        _set(body, "Parameters.MeetingAssistanceEnabled", True)
+        _set(body, "Parameters.AutoChaptersEnabled", True)
     return body
 
 

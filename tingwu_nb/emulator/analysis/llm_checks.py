@@ -9,11 +9,12 @@ transcript, no repetition loop.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from tingwu_nb.emulator.analysis.base import MindNode, Transcript
+from tingwu_nb.emulator.analysis.base import MindNode, QAPair, Transcript
 
-__all__ = ["copies_transcript", "grounded_words", "ids_in", "is_loop", "label_value", "parse_outline", "script_ok",
-           "whole_sentences"]
+__all__ = ["KEYWORD_STOPWORDS", "copies_transcript", "grounded_words", "ids_in", "is_loop", "label_value", "node_titles", "parse_outline", "script_ok",
+           "supported_qa", "whole_sentences"]
 
 _SCRIPTS = {
     "cn": r"[\u4e00-\u9fff]", "yue": r"[\u4e00-\u9fff]", "ja": r"[\u3040-\u30ff\u4e00-\u9fff]",
@@ -105,3 +106,22 @@ def parse_outline(text: str, *, max_depth: int = 3) -> tuple[MindNode, ...]:
         return tuple(MindNode(title, build(children)) for title, children in items if title)
 
     return build(roots)
+
+
+KEYWORD_STOPWORDS = frozenset("the a an and or of to in on for with we i you it this that is are be good morning thanks "
+                  "thank you great everyone".split())
+
+
+def node_titles(node: MindNode) -> list[str]:
+    return [node.title] + [x for child in node.children for x in node_titles(child)]
+
+
+def supported_qa(qa: QAPair, t: Transcript) -> bool:
+    """The question's and the answer's words come from the sentences they cite."""
+    by_id = t.by_id()
+
+    def cited(ids: Sequence[int]) -> Transcript:
+        return Transcript(tuple(by_id[i] for i in ids if i in by_id), t.language)
+
+    return (grounded_words(qa.question, cited(qa.question_ids), share=0.4)
+            and grounded_words(qa.answer, cited(qa.answer_ids), share=0.4))

@@ -30,31 +30,36 @@ from tingwu_nb.emulator.analysis.base import (
     KeyInformation,
     MindNode,
     QAPair,
-    Sentence,
     Transcript,
     TransType,
 )
 from tingwu_nb.emulator.analysis.llm import LanguageModel
 from tingwu_nb.emulator.analysis.llm_checks import (
+    KEYWORD_STOPWORDS,
     copies_transcript,
     grounded_words,
     ids_in,
     is_loop,
     label_value,
+    node_titles,
     parse_outline,
     script_ok,
+    supported_qa,
     whole_sentences,
 )
+from tingwu_nb.emulator.analysis.llm_context import (
+    CUSTOM_TOKENS,
+    MAX_MODEL_ITEMS,
+    MINDMAP_TOKENS,
+    QA_TOKENS,
+    SHORT_TOKENS,
+    SUMMARY_TOKENS,
+    TranscriptQuestions,
+)
+from tingwu_nb.emulator.analysis.textpolish import polish_sentence
 from tingwu_nb.emulator.analysis.translate import llm_translation_targets
 
 __all__ = ["LLMEngine", "load_llm_engine"]
-
-SUMMARY_TOKENS = 100
-SHORT_TOKENS = 70
-QA_TOKENS = 160
-MINDMAP_TOKENS = 110
-CUSTOM_TOKENS = 400
-
 
 class LLMEngine:
     """Analysis with the offline language model; see the module docstring.
@@ -79,41 +84,17 @@ class LLMEngine:
         self.model = model
         self.fallback = fallback
         self.stats: EngineStats = model.stats
-        self.context_tokens = context_tokens
         self.polish_tokens = polish_tokens
         self.custom_prompt_tokens = custom_prompt_tokens
         self._summaries: dict[Transcript, tuple[str, str]] = {}
+        self.context = TranscriptQuestions(model, fallback, context_tokens=context_tokens)
 
     def __repr__(self) -> str:
         return f"LLMEngine({self.model!r}, fallbacks={self.stats.fallbacks})"
 
-    # -- shared context -------------------------------------------------------------------------
-
-    def _digest(self, t: Transcript, budget: int | None = None) -> tuple[Sentence, ...]:
-        """The sentences shown to the model: all of them, or key sentences within ``budget`` tokens."""
-        budget = budget or self.context_tokens
-        costs = [self.model.count_tokens(f"[{s.id}] Speaker {s.speaker}: {s.text}\n") for s in t.sentences]
-        if sum(costs) <= budget:
-            return t.sentences
-        order = list(self.fallback.key_information(t).key_sentence_ids)  # type: ignore[attr-defined]
-        keyed = set(order)
-        stride = max(1, len(t.sentences) // 40)
-        order += [s.id for s in t.sentences[::stride] if s.id not in keyed]
-        cost = dict(zip((s.id for s in t.sentences), costs))
-        chosen, used = set(), 0
-        for sid in order:
-            if used + cost[sid] <= budget:
-                chosen.add(sid)
-                used += cost[sid]
-        return tuple(s for s in t.sentences if s.id in chosen)
-
-    def _prefix(self, t: Transcript) -> str:
-        return self.model.prefix(prompts.SYSTEM, prompts.transcript_block(self._digest(t)))
-
-    def _ask(self, t: Transcript, questions: Sequence[str], max_tokens: int, penalty: float = 1.1) -> list[str]:
-        gens = self.model.ask(self._prefix(t), questions, max_tokens=[max_tokens] * len(questions),
-                              repetition_penalty=penalty)
-        return [g.text for g in gens]
+    def prefetch(self, t: Transcript, parts: frozenset[str]) -> None:
+        """Answer the whole-transcript questions of ``parts`` in one batch (see ``TranscriptQuestions``)."""
+        self.context.prefetch(t, parts)
 
     def _fell_back(self, feature: str) -> None:
         self.stats.fell_back(feature)
@@ -125,8 +106,9 @@ class LLMEngine:
         if not base:
             return base
         by_id = t.by_id()
-        asks = [prompts.chapter(t.language, self._digest(Transcript(tuple(by_id[i] for i in c.sentence_ids),
-                                                                    t.language), 400)) for c in base]
+        asks = [prompts.chapter(t.language, self.context.digest(Transcript(tuple(by_id[i] for i in c.sentence_ids),
+                                                                    t.language), 400))
+                for c in base[:MAX_MODEL_ITEMS]]
         gens = self.model.ask(self.model.prefix(prompts.SYSTEM), asks, max_tokens=[SHORT_TOKENS] * len(asks),
                               repetition_penalty=1.1)
         out = []
@@ -139,18 +121,18 @@ class LLMEngine:
             else:
                 self._fell_back("chapters")
                 out.append(chapter)
-        return out
+        return out + base[len(out):]
 
     def key_information(self, t: Transcript, max_keywords: int = 20) -> KeyInformation:
         base = self.fallback.key_information(t, max_keywords)  # type: ignore[attr-defined]
         if not t.sentences:
             return base
-        answer = self._ask(t, [prompts.keywords(t.language, min(8, max_keywords))], SHORT_TOKENS)[0]
+        answer = self.context.ask(t, [prompts.keywords(t.language, 8)], SHORT_TOKENS)[0]
         occurs = grounding.keyword_checker(t)
         words: list[str] = []
         for item in re.split(r"[,，、;；\n]", answer):
             word = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", item).strip(" .。\"'")
-            if (word and len(word.split()) <= 4 and word.lower() not in _STOP and occurs(word)
+            if (word and len(word.split()) <= 4 and word.lower() not in KEYWORD_STOPWORDS and occurs(word)
                     and word.lower() not in {w.lower() for w in words}):
                 words.append(word)
         if len(words) < 3:
@@ -170,7 +152,7 @@ class LLMEngine:
         base = self.fallback.classification(t)  # type: ignore[attr-defined]
         if not t.sentences:
             return base
-        answer = self._ask(t, [prompts.scene()], 8)[0].lower()
+        answer = self.context.ask(t, [prompts.scene()], 8)[0].lower()
         picked = [k for k in base if k.lower() in answer]
         if len(picked) != 1:
             self._fell_back("classification")
@@ -185,8 +167,7 @@ class LLMEngine:
     def _paragraph_summary(self, t: Transcript) -> tuple[str, str]:
         if not t.sentences:
             return self.fallback.paragraph_summary(t)  # type: ignore[attr-defined]
-        answer = self.model.ask(self._prefix(t), [prompts.summary(t.language)], max_tokens=[SUMMARY_TOKENS],
-                                repetition_penalty=1.1)[0]
+        answer = self.context.gens(t, [prompts.summary(t.language)], [SUMMARY_TOKENS])[0]
         title, summary = label_value(answer.text, "Title"), label_value(answer.text, "Summary")
         summary = whole_sentences(summary) if summary and answer.hit_limit else summary
         if (title and summary and script_ok(title + summary, t.language) and grounded_words(summary, t)
@@ -197,11 +178,11 @@ class LLMEngine:
 
     def conversational_summary(self, t: Transcript) -> dict[str, str]:
         base = self.fallback.conversational_summary(t)  # type: ignore[attr-defined]
-        speakers = t.speakers
+        speakers = t.speakers[:MAX_MODEL_ITEMS]
         if not speakers:
             return base
-        answers = self._ask(t, [prompts.speaker_summary(t.language, s) for s in speakers], SHORT_TOKENS)
-        out = {}
+        answers = self.context.ask(t, [prompts.speaker_summary(t.language, s) for s in speakers], SHORT_TOKENS)
+        out = dict(base)
         for speaker, answer in zip(speakers, answers):
             if answer and script_ok(answer, t.language) and not copies_transcript(answer, t) and not is_loop(answer):
                 out[speaker] = answer
@@ -213,7 +194,7 @@ class LLMEngine:
     def questions_answering(self, t: Transcript) -> list[QAPair]:
         if not t.sentences:
             return []
-        answer = self._ask(t, [prompts.questions(t.language)], QA_TOKENS)[0]
+        answer = self.context.ask(t, [prompts.questions(t.language)], QA_TOKENS)[0]
         pairs, question = [], None
         for line in answer.splitlines():
             m = re.match(r"\s*([QA])\s*\[([\d,\s]*)\]\s*:\s*(.+)", line)
@@ -223,7 +204,7 @@ class LLMEngine:
                 question = (m.group(3).strip(), ids_in(m.group(2)))
             elif question is not None:
                 qa = QAPair(question[0], question[1], m.group(3).strip(), ids_in(m.group(2)))
-                if not grounding.validate_qa([qa], t) and _supported(qa, t):
+                if not grounding.validate_qa([qa], t) and supported_qa(qa, t):
                     pairs.append(qa)
                 question = None
         if not pairs:
@@ -237,10 +218,10 @@ class LLMEngine:
         if not t.sentences:
             return self.fallback.mindmap(t)  # type: ignore[attr-defined]
         title, _ = self.paragraph_summary(t)
-        answer = self._ask(t, [prompts.mindmap(t.language)], MINDMAP_TOKENS)[0]
+        answer = self.context.ask(t, [prompts.mindmap(t.language)], MINDMAP_TOKENS)[0]
         topics = parse_outline(answer)
         root = MindNode(title or "Meeting", topics, t.sentences[0].start)
-        titles = " ".join(_titles(root))
+        titles = " ".join(node_titles(root))
         if (len(topics) < 2 or grounding.validate_mindmap(root, t) or not script_ok(answer, t.language)
                 or not grounded_words(titles, t, share=0.6)):
             self._fell_back("mindmap")
@@ -267,7 +248,7 @@ class LLMEngine:
                 ratio = len(gen.text) / max(1, len(texts[n]))
                 if (0.5 <= ratio <= 1.4 and not gen.hit_limit and script_ok(gen.text, t.language)
                         and grounded_words(gen.text, t, share=0.8)):
-                    out[n] = gen.text
+                    out[n] = polish_sentence(gen.text, t.language)  # the rules catch fillers the model kept
                 else:
                     self._fell_back("polish")
         return out
@@ -276,7 +257,7 @@ class LLMEngine:
         base = self.fallback.inspection(t, scene, intro, contents)  # type: ignore[attr-defined]
         if not contents or not t.sentences:
             return base
-        answers = self._ask(t, [prompts.inspection(scene, intro, c) for c in contents], SHORT_TOKENS)
+        answers = self.context.ask(t, [prompts.inspection(scene, intro, c) for c in contents[:MAX_MODEL_ITEMS]], SHORT_TOKENS)
         known = {s.id for s in t.sentences}
         out = []
         for item, answer, fb in zip(contents, answers, base):
@@ -284,20 +265,24 @@ class LLMEngine:
             evidence = tuple(i for i in ids_in(label_value(answer, "Evidence") or "") if i in known)
             reason = label_value(answer, "Reason") or ""
             passed = verdict.startswith("yes")
-            if verdict[:2] not in ("ye", "no") or not reason or (passed and not evidence):
+            if not passed and not reason:
+                reason = "No sentence shows it."
+            # A "No" against strong word overlap (extractive score >= 0.5) is the model missing it.
+            if verdict[:2] not in ("ye", "no") or not reason or (passed and not evidence) or (
+                    not passed and fb.passed and fb.score >= 0.5):
                 self._fell_back("inspection")
                 out.append(fb)
                 continue
             score = round(0.7 * (1.0 if passed else 0.0) + 0.3 * fb.score, 4)
             out.append(Judgement(item.title, passed, score, evidence if passed else evidence or fb.evidence_ids,
                                  reason))
-        return out
+        return out + list(base[len(out):])
 
     def identities(self, t: Transcript, scene: str, contents: Sequence[ContentItem]) -> list[Identity]:
         base = self.fallback.identities(t, scene, contents)  # type: ignore[attr-defined]
         if not contents or not t.sentences:
             return base
-        answer = self._ask(t, [prompts.identities(scene, contents, t.speakers)], SHORT_TOKENS)[0]
+        answer = self.context.ask(t, [prompts.identities(scene, contents, t.speakers)], SHORT_TOKENS)[0]
         names = {c.title.lower(): c.title for c in contents}
         base_by = {i.speaker_id: i for i in base}
         out = []
@@ -320,7 +305,7 @@ class LLMEngine:
         base = self.fallback.extraction(t, scene, contents)  # type: ignore[attr-defined]
         if not contents or not t.sentences:
             return base
-        answers = self._ask(t, [prompts.extraction(scene, c) for c in contents], SHORT_TOKENS)
+        answers = self.context.ask(t, [prompts.extraction(scene, c) for c in contents[:MAX_MODEL_ITEMS]], SHORT_TOKENS)
         known = {s.id for s in t.sentences}
         out = []
         for item, answer, fb in zip(contents, answers, base):
@@ -331,7 +316,7 @@ class LLMEngine:
             else:
                 self._fell_back("extraction")
                 out.append(fb)
-        return out
+        return out + list(base[len(out):])
 
     def custom_prompt(self, t: Transcript, name: str, prompt: str, trans_type: TransType) -> CustomAnswer:
         text, truncated = self.model.truncate(t.render(trans_type), self.custom_prompt_tokens)
@@ -372,25 +357,6 @@ class LLMEngine:
                 if script_ok(gen.text, target):
                     out[n] = gen.text
         return [o.strip().split("\n\n")[0].strip() for o in out]
-
-
-_STOP = frozenset("the a an and or of to in on for with we i you it this that is are be good morning thanks "
-                  "thank you great everyone".split())
-
-
-def _titles(node: MindNode) -> list[str]:
-    return [node.title] + [x for child in node.children for x in _titles(child)]
-
-
-def _supported(qa: QAPair, t: Transcript) -> bool:
-    """The question's and the answer's words come from the sentences they cite."""
-    by_id = t.by_id()
-
-    def cited(ids: Sequence[int]) -> Transcript:
-        return Transcript(tuple(by_id[i] for i in ids if i in by_id), t.language)
-
-    return (grounded_words(qa.question, cited(qa.question_ids), share=0.4)
-            and grounded_words(qa.answer, cited(qa.answer_ids), share=0.4))
 
 
 _lock = threading.Lock()

@@ -198,6 +198,19 @@ class _Runner:
             self._extractive = ExtractiveEngine()
         return self._extractive
 
+    def prefetch(self, t: Transcript, parts: frozenset[str], report: dict[str, Any]) -> None:
+        """Runs on the worker: let the engine batch its questions; a failure only costs the batch."""
+        engine = self.service.engine()
+        if not hasattr(engine, "prefetch"):
+            return
+        started = time.perf_counter()
+        try:
+            engine.prefetch(t, parts)
+        except Exception as exc:  # noqa: BLE001 - the features ask again one by one
+            log.warning("prefetch on the %s engine failed (%s)", engine.name, type(exc).__name__)
+        report["prefetch"] = {"seconds": round(time.perf_counter() - started, 4), "engine": engine.name,
+                              "fallbacks": []}
+
     def call(self, feature: str, part: str, fn: Call) -> tuple[Any, str, float, bool]:
         """Runs on the worker: ``(output, engine name, seconds, fell back)``.
 
@@ -219,16 +232,23 @@ class _Runner:
         return fn(backup), backup.name, time.perf_counter() - started, True
 
 
-async def run_analysis(record: Any, features: Sequence[Feature], service: Any) -> None:
+async def run_analysis(record: Any, features: Sequence[Feature], service: Any, t: Transcript | None = None) -> None:
     """Compute ``features`` for ``record`` one call at a time on ``service.worker``.
 
-    Sets ``record.results[feature.key]`` as each is ready and ``record.analysis_report``.
+    Sets ``record.results[feature.key]`` as each is ready and ``record.analysis_report``. With
+    ``t``, an engine that has ``prefetch(t, parts)`` (the language model) is first given every
+    part the features will ask for, so it can answer the questions about the whole transcript
+    in one batch (one reading of the transcript, batched decoding); its seconds are reported
+    under ``"prefetch"``.
 
     Raises:
         AnalysisFailed: some features failed on every engine (their results are missing).
     """
     runner = _Runner(service)
     failures: dict[str, str] = {}
+    if t is not None and features:
+        wanted = frozenset(part for f in features for part, fn in f.calls.items() if fn is not None)
+        await service.worker.run(runner.prefetch, t, wanted, record.analysis_report)
     for feature in features:
         entry: dict[str, Any] = {"seconds": 0.0, "engine": None, "fallbacks": []}
         record.analysis_report[feature.key] = entry

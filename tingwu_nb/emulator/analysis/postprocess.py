@@ -144,4 +144,4 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
         texts, detected = [s["text"] for s in record.sentences], [s.get("language") for s in record.sentences]
         t = transcript_of(transcription, record.sentences, transcript_language(record.language, texts, detected))
         features = plan(record.task_id, params, t, paragraph_sentence_ids(transcription), choices)
-        await run_analysis(record, features, analysis)
+        await run_analysis(record, features, analysis, t)

@@ -74,9 +74,9 @@ def chapter(lang: str, sentences: Sequence[Sentence]) -> str:
 
 
 def polish(lang: str, text: str) -> str:
-    return (f"Rewrite this spoken {language_name(lang)} text as clean written {language_name(lang)}: remove "
-            f"filler words, false starts and repetitions, and fix punctuation. Keep every fact and the "
-            f"meaning; do not add, translate or summarise. Output only the rewritten text.\n\n{text}")
+    return (f"Clean up this transcribed {language_name(lang)} speech: delete filler words, repeated words and "
+            f"false starts, and fix punctuation and capitalisation. Keep every other word exactly as it is; "
+            f"do not replace, add, translate or summarise anything. Output only the cleaned text.\n\n{text}")
 
 
 def inspection(scene_text: str, intro: str, item: ContentItem) -> str:
