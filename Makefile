@@ -33,6 +33,10 @@ bench: setup  ## performance numbers (never pass/fail)
 	$(BIN)/python benchmarks/bench_e2e.py
 	$(BIN)/python benchmarks/bench_languages.py
 	$(BIN)/python benchmarks/bench_throughput.py
+	$(BIN)/python benchmarks/bench_parse.py
+	$(BIN)/python benchmarks/bench_extractive.py
+	$(BIN)/python benchmarks/bench_postprocess.py
+	$(BIN)/python benchmarks/bench_translation.py
 
 clean:
 	rm -rf $(VENV) sessions .pytest_cache
