@@ -1,6 +1,6 @@
 """Extractive analysis engine: seconds per feature on the test fixtures and a synthetic 1-hour meeting.
 
-Inputs: the English (54 sentences) and Chinese (22) meetings of ``tests/analysis_fixtures.py``,
+Inputs: the English (54 sentences) and Chinese (22) meetings of ``tests/emulator/analysis/analysis_fixtures.py``,
 its seeded ``synthetic_meeting(60)`` (~1000 English sentences, 4 speakers, 12 topics), and a
 Chinese hour built the same way here. For each: the shared per-transcript preparation (tokens,
 TF-IDF, TextRank, keyword pool; cached, so every feature after it reuses it) is timed cold,
@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.analysis_fixtures
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.emulator.analysis.analysis_fixtures
 
-from tests.analysis_fixtures import MEETING_CN, MEETING_EN, synthetic_meeting  # noqa: E402
+from tests.emulator.analysis.analysis_fixtures import MEETING_CN, MEETING_EN, synthetic_meeting  # noqa: E402
 from tingwu_nb.emulator.analysis import extractive, textdoc  # noqa: E402
 from tingwu_nb.emulator.analysis.base import ContentItem, Sentence, Transcript  # noqa: E402
 

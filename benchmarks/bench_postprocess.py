@@ -4,7 +4,7 @@ Runs ``pipeline.plan`` + ``pipeline.run_analysis`` (the code the emulator runs a
 stops, on the same one-thread analysis worker) with every feature switched on, for:
 
 * the committed English fixture (the sample meeting's 12 turns, 54 s);
-* a seeded synthetic one-hour meeting (``tests/analysis_fixtures.synthetic_meeting(60)``,
+* a seeded synthetic one-hour meeting (``tests/emulator/analysis/analysis_fixtures.synthetic_meeting(60)``,
   ~1000 sentences, 4 speakers).
 
 Prints seconds per feature and engine (``--engine llm`` and/or ``extractive``), the model's
@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.analysis_fixtures
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.emulator.analysis.analysis_fixtures
 
-from tests.analysis_fixtures import synthetic_meeting  # noqa: E402
+from tests.emulator.analysis.analysis_fixtures import synthetic_meeting  # noqa: E402
 from tingwu_nb.emulator.analysis.base import Sentence, Transcript  # noqa: E402
 from tingwu_nb.emulator.analysis.pipeline import plan, run_analysis  # noqa: E402
 from tingwu_nb.emulator.analysis.service import AnalysisService  # noqa: E402

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.analysis_fixtures import (
+from tests.emulator.analysis.analysis_fixtures import (
     CN_ACTIONS,
     CN_QA,
     EN_ACTIONS,
@@ -321,11 +321,11 @@ def test_same_output_whatever_the_hash_seed(tmp_path):
     script = tmp_path / "digest.py"
     script.write_text(
         "import hashlib\n"
-        "from tests.analysis_fixtures import MEETING_CN, MEETING_EN\n"
-        "from tests.test_analysis_extractive import everything\n"
+        "from tests.emulator.analysis.analysis_fixtures import MEETING_CN, MEETING_EN\n"
+        "from tests.emulator.analysis.test_analysis_extractive import everything\n"
         "print(hashlib.sha256(repr([everything(MEETING_EN), everything(MEETING_CN)]).encode()).hexdigest())\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     digests = {
         subprocess.run(
             [sys.executable, str(script)],

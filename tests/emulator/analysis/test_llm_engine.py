@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_emulator_analysis import (  # noqa: F401 - re-run on this module's LLM recording
+from tests.emulator.analysis.test_emulator_analysis import (  # noqa: F401 - re-run on this module's LLM recording
     full_request,
     test_results_are_grounded_in_the_transcript,
 )
