@@ -79,9 +79,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--engine", action="append", choices=("llm", "extractive"))
     ap.add_argument("--minutes", type=float, default=60.0)
-    ap.add_argument("--no-custom", action="store_true", help="leave the custom prompt out of the hour")
     args = ap.parse_args()
-    for kind in args.engine or ["extractive", "llm"]:
+    for kind in args.engine or ["llm", "extractive"]:  # custom prompts need the model
         service = AnalysisService(kind)
         started = time.perf_counter()
         service.engine()
@@ -92,7 +91,8 @@ def main() -> None:
             stats = service.engine().stats
             before = (stats.generated_tokens, stats.prompt_tokens)
             started = time.perf_counter()
-            report = asyncio.run(run(t, service, PARAMS))
+            params = PARAMS if kind == "llm" else {k: v for k, v in PARAMS.items() if "CustomPrompt" not in k}
+            report = asyncio.run(run(t, service, params))
             total = time.perf_counter() - started
             print(f"-- {name}: {total:.1f} s in all; generated {stats.generated_tokens - before[0]} tokens, "
                   f"read {stats.prompt_tokens - before[1]}")
