@@ -117,7 +117,9 @@ def node_titles(node: MindNode) -> list[str]:
 
 
 def supported_qa(qa: QAPair, t: Transcript) -> bool:
-    """The question's and the answer's words come from the sentences they cite."""
+    """The question is phrased as one, and its words and the answer's come from the sentences they cite."""
+    if not qa.question.rstrip().endswith(("?", "？")):
+        return False
     by_id = t.by_id()
 
     def cited(ids: Sequence[int]) -> Transcript:
