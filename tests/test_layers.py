@@ -23,8 +23,11 @@ ALLOWED = {
     "research": {"base", "contract", "client", "results", "session"},
     "samples": {"base", "client"},
     "emulator": {"base", "contract", "client"},
-    "cli": {"base", "contract", "client", "results", "session", "research", "samples", "emulator", "cli"},
-    "api": {"base", "contract", "client", "results", "session", "research", "samples"},  # __init__
+    "notebook": {"base", "contract", "client", "results", "session", "research", "samples"},
+    "report": {"base", "contract", "client", "results", "session", "research", "samples", "notebook"},
+    "cli": {"base", "contract", "client", "results", "session", "research", "samples", "emulator", "cli", "notebook",
+            "report"},
+    "api": {"base", "contract", "client", "results", "session", "research", "samples", "notebook"},  # __init__
 }
 PURE_FORBIDDEN = ("asyncio", "httpx", "websockets", "pandas", "ipywidgets", "matplotlib", "starlette", "uvicorn")
 

@@ -1,0 +1,1 @@
+"""Shareable reports: standalone HTML (figures embedded, no external resources) with secrets redacted."""
