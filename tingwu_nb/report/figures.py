@@ -3,8 +3,9 @@
 Each figure is optional. :func:`render_figures` asks :mod:`tingwu_nb.notebook.plots` for each
 plot by name; a plot whose function is missing, whose table is empty, or that fails, gives a
 :class:`Figure` with ``png=None`` and a ``note`` saying why, so a report is written whatever
-the session holds. Figures are drawn on a fresh ``matplotlib.figure.Figure`` (never pyplot:
-nothing is registered, shown twice in a notebook, or left open), at a fixed size and dpi.
+the session holds. Figures are drawn by ``plots.render_png`` (a fresh ``matplotlib.figure.Figure``,
+never pyplot: nothing is registered, shown twice in a notebook, or left open) at the plot's own
+size, or at the spec's ``size`` when the plots module has no ``render_png``.
 """
 
 from __future__ import annotations
@@ -110,14 +111,19 @@ def _render(spec: FigureSpec, tables: Mapping[str, pd.DataFrame], plots: Any, dp
         return Figure(spec.name, spec.caption, None, "not drawn: this session has no data for it")
     df, kwargs = inputs
     try:
-        from matplotlib.figure import Figure as MplFigure
+        render = getattr(plots, "render_png", None)
+        if render is not None:  # the plot's own natural size
+            png = render(function, df, dpi=dpi, **kwargs)
+        else:
+            from matplotlib.figure import Figure as MplFigure
 
-        fig = MplFigure(figsize=spec.size, layout="constrained")
-        function(df, ax=fig.add_subplot(), **kwargs)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
+            fig = MplFigure(figsize=spec.size, layout="constrained")
+            function(df, ax=fig.add_subplot(), **kwargs)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+            png = buffer.getvalue()
     except Exception as exc:  # noqa: BLE001 - one bad figure must not lose the whole report
         warnings.warn(f"report figure {spec.name} failed: {type(exc).__name__}: {exc}", RuntimeWarning,
                       stacklevel=3)
         return Figure(spec.name, spec.caption, None, f"not drawn: {type(exc).__name__}: {exc}")
-    return Figure(spec.name, spec.caption, buffer.getvalue())
+    return Figure(spec.name, spec.caption, png)

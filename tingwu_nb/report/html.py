@@ -30,6 +30,9 @@ __all__ = ["known_secrets", "render_html", "write_report"]
 #: Speaker colours (colour-blind-safe Okabe-Ito order, darkened for text on white).
 PALETTE = ("#0b6fa4", "#c25e00", "#008a66", "#b0467f", "#6b5b00", "#4a4ab0", "#a33b2a", "#2f6f3a")
 _IMAGE = "\x00IMG{}\x00"
+#: The speaker table's columns in the report (the frame has more; see results.SPEAKER_COLUMNS).
+SPEAKER_COLUMNS = ("speaker_id", "talk_time_s", "talk_share", "turns", "sentence_count", "word_count",
+                   "words_per_minute")
 
 CSS = """
 body{font:15px/1.5 system-ui,"Segoe UI","Noto Sans","WenQuanYi Micro Hei",sans-serif;margin:0;
@@ -100,7 +103,7 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
     colours = _colours(tables["sentences"])
     body = "".join(part for part in (
         _header(session, heading, tables),
-        _section("Speakers", _table(tables.get("speakers"))),
+        _section("Speakers", _table(tables.get("speakers"), SPEAKER_COLUMNS)),
         _section("Figures", "".join(_figure(n, f) for n, f in enumerate(figures))),
         _section("Summary", _summary(tables)),
         _section("Chapters", _chapters(tables.get("chapters"))),
@@ -139,7 +142,7 @@ def _header(session: Any, heading: str, tables: dict[str, pd.DataFrame]) -> str:
     if duration is None and len(tables["sentences"]):
         duration = float(tables["sentences"]["end_s"].max())
     facts = [("Task", session.task_id or "—"), ("Status", session.status),
-             ("Audio", f"{timecode(duration, '.')[:-4]} ({duration:.1f} s)" if duration else "—"),
+             ("Audio", f"{_clock(duration)} ({duration:.1f} s)" if duration else "—"),
              ("Sentences", str(len(tables["sentences"]))), ("Speakers", str(len(tables.get("speakers", []))))]
     request = session.meta.get("request") or {}
     language = (request.get("Input") or {}).get("SourceLanguage")
@@ -165,7 +168,7 @@ def _cell(value: Any) -> str:
 def _table(df: pd.DataFrame | None, columns: Iterable[str] | None = None) -> str:
     if df is None or not len(df):
         return ""
-    columns = [c for c in (columns or df.columns)]
+    columns = [c for c in (columns or df.columns) if c in df.columns]
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
     for record in df[columns].itertuples(index=False):
@@ -229,7 +232,7 @@ def _summary(tables: dict[str, pd.DataFrame]) -> str:
         row = summary.iloc[0]
         for label, column in (("", "summary"), ("Overview", "overview"), ("Details", "details")):
             text = row.get(column)
-            if isinstance(text, str) and text.strip():
+            if isinstance(text, str) and text.strip() and (not label or text != row.get("summary")):
                 heading = f"<h3>{label}</h3>" if label else ""
                 parts.append(heading + "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip()))
     speakers = tables.get("speaker_summaries")
