@@ -42,11 +42,11 @@ def chromium_path() -> str | None:
     return next((p for p in CHROMIUM_PATHS if os.access(p, os.X_OK)), None)
 
 
-def shot(page, name: str) -> Path:
-    """Save a full-page screenshot as ``test-artifacts/browser/<name>.png`` and return its path."""
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot as ``test-artifacts/browser/<name>.png`` and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
