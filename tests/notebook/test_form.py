@@ -210,7 +210,9 @@ def test_bad_json_in_a_map_field_is_shown() -> None:
     RealtimeTaskRequest.create(language="en", sample_rate=8000, diarization=True, meeting_assistance=True,
                                chapters=True, transcription=Transcription(output_level=2, disfluency_enabled=False,
                                                                           profanity_filter_enabled=True,
-                                                                          model="domain-education")),
+                                                                          model="domain-education",
+                                                                          audio_event_detection_enabled=False),
+                               text_polish_enabled=False),
     everything_on(),
 ], ids=["defaults", "multilingual", "flags", "everything"])
 def test_request_form_request_round_trip(request_: RealtimeTaskRequest) -> None:
@@ -275,3 +277,12 @@ def test_on_change_callback_and_model_warnings() -> None:
     assert seen[0] is False and seen[-1] is True
     assert any("diarization" in w for w in form.warnings) and "note:" in form.status.value
     assert isinstance(form, widgets.VBox)
+
+
+def test_unsupported_option_is_removed_again_when_a_valid_request_is_loaded() -> None:
+    form = ParameterForm()
+    rate = form.field("Input.SampleRate")
+    form.load_json('{"Input": {"SourceLanguage": "en", "Format": "pcm", "SampleRate": 44100}}')
+    assert 44100 in [value for _, value in rate.options]
+    form.set_request(RealtimeTaskRequest.create())
+    assert [value for _, value in rate.options] == [16000, 8000] and form.valid

@@ -67,6 +67,8 @@ GROUPS = (("input", "Input"), ("recognition", "Recognition and speakers"), ("tra
 _LEVELS = {1: "1 — final sentences only", 2: "2 — interim results too"}
 _TRI = {True: "on", False: "off"}
 _P = "Parameters."
+_HEADER = ("<style>.tingwu-invalid{outline:2px solid #b00020;outline-offset:1px;border-radius:2px}</style>"
+           "<b>Tingwu realtime task — CreateTask parameters</b>")
 
 
 class ParameterForm(widgets.VBox):
@@ -96,7 +98,7 @@ class ParameterForm(widgets.VBox):
         self.accordion = widgets.Accordion(
             children=[widgets.VBox([self.errors[key], *self._group_boxes[key]]) for key, _ in GROUPS],
             titles=tuple(title for _, title in GROUPS), selected_index=0)
-        self.children = [widgets.HTML("<b>Tingwu realtime task — CreateTask parameters</b>"), self.status,
+        self.children = [widgets.HTML(_HEADER), self.status,
                          self.accordion]
         self.set_request(request if request is not None else RealtimeTaskRequest.create())
 

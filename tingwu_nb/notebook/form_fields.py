@@ -39,10 +39,13 @@ def set_choice(dropdown: widgets.Dropdown | widgets.SelectMultiple, value: Any) 
     about it appears, instead of the value being dropped silently.
     """
     wanted = value if isinstance(dropdown, widgets.SelectMultiple) else (value,)
-    known = [opt if isinstance(opt, tuple) else (str(opt), opt) for opt in dropdown.options]
+    if not hasattr(dropdown, "_tingwu_options"):  # the options before any were added here
+        dropdown._tingwu_options = [o if isinstance(o, tuple) else (str(o), o) for o in dropdown.options]
+    known = dropdown._tingwu_options
     missing = [v for v in wanted if all(v != k or type(v) is not type(k) for _, k in known)]
-    if missing:
-        dropdown.options = known + [("(not set)" if v == UNSET else f"{v!r} (unsupported)", v) for v in missing]
+    options = known + [("(not set)" if v == UNSET else f"{v!r} (unsupported)", v) for v in missing]
+    if options != [o if isinstance(o, tuple) else (str(o), o) for o in dropdown.options]:
+        dropdown.options = options
     dropdown.value = value
 
 
