@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import math
 import re
-import textwrap
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,20 +94,39 @@ def _clock(seconds: float, _pos: Any = None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def _time_axis(ax: Axes) -> None:
+def _time_axis(ax: Axes, extent: float) -> str:
+    """Minutes:seconds ticks for a long axis, plain seconds below 20 s; returns the axis label."""
+    if extent < 20:
+        return "time (s)"
     ax.xaxis.set_major_formatter(FuncFormatter(_clock))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 6, 10]))
+    return "time (h:mm:ss)" if extent >= 3600 else "time (m:ss)"
 
 
-def _wrap(text: Any, width: int) -> str:
-    """``text`` wrapped to ``width`` columns (CJK characters count two), at most 3 lines."""
-    text = " ".join(str(text or "").split())
-    if _CJK.search(text):
-        width = max(4, width // 2)
-    lines = textwrap.wrap(text, width=width, break_long_words=True) or [""]
-    if len(lines) > 3:
-        lines = lines[:3]
-        lines[2] = lines[2][: max(1, len(lines[2]) - 1)] + "…"
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _wrap(text: Any, width: int, max_lines: int = 3) -> str:
+    """``text`` wrapped to ``width`` columns (a CJK character counts two, and may end a line),
+    at most ``max_lines`` lines, the last one ending in "…" when text was left out."""
+    tokens = re.findall(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\uffef]|[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\uffef]+|\s+",
+                        " ".join(str(text or "").split()))
+    lines, line = [], ""
+    for token in tokens:
+        if _columns(line + token) > width and line.strip():
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+        while _columns(line) > width:  # one long word
+            cut = next(i for i in range(1, len(line) + 1) if _columns(line[:i]) > width) - 1
+            lines.append(line[:max(cut, 1)])
+            line = line[max(cut, 1):]
+    lines.append(line.rstrip())
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:-1].rstrip() + "…"
     return "\n".join(lines)
 
 
@@ -132,11 +151,12 @@ def speaker_timeline(sentences: pd.DataFrame, ax: Axes | None = None, **kw: Any)
         ax.broken_barh(spans, (row - 0.35, 0.7), facecolors=colors[sid], edgecolor="white", linewidth=0.3)
     ax.set_yticks(range(len(speakers)), [speaker_label(s) for s in speakers])
     ax.set_ylim(len(speakers) - 0.5, -0.5)
-    ax.set_xlim(0, float(frame["end_s"].max()) * 1.01)
-    _time_axis(ax)
+    extent = float(frame["end_s"].max())
+    ax.set_xlim(0, extent * 1.01)
+    xlabel = _time_axis(ax, extent)
     ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
-    return _finish(ax, title, "time (m:ss)")
+    return _finish(ax, title, xlabel)
 
 
 def talk_time_share(speakers: pd.DataFrame, ax: Axes | None = None, kind: str = "bar", **kw: Any) -> Axes:
@@ -208,12 +228,12 @@ def speaking_rate(words_or_sentences: pd.DataFrame, ax: Axes | None = None, wind
         rate = [n[(mid >= t - half) & (mid <= t + half)].sum() / dur[(mid >= t - half) & (mid <= t + half)].sum()
                 * 60 for t in mid]
         ax.plot(mid, rate, marker="o", markersize=3.5, linewidth=1.6, color=colors[sid], label=speaker_label(sid))
-    _time_axis(ax)
+    xlabel = _time_axis(ax, float(rows["end_s"].max()))
     ax.set_ylim(bottom=0)
     ax.grid(color="#E0E0E0", linewidth=0.6)
-    ax.legend(fontsize=_FONT - 1, frameon=False, loc="lower right", ncols=min(4, len(colors)))
+    ax.legend(fontsize=_FONT - 1, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     per = "characters" if unit == "chars" else "words"
-    return _finish(ax, f"{title} ({per} per minute, {window_s:g} s window)", "time (m:ss)", f"{per} / min")
+    return _finish(ax, f"{title} ({per} per minute, {window_s:g} s window)", xlabel, f"{per} / min")
 
 
 def chapter_timeline(chapters: pd.DataFrame, sentences: pd.DataFrame | None = None, ax: Axes | None = None,
@@ -225,9 +245,8 @@ def chapter_timeline(chapters: pd.DataFrame, sentences: pd.DataFrame | None = No
     """
     title = kw.pop("title", "Chapters")
     frame = chapters.dropna(subset=["start_s", "end_s"]) if len(chapters) else chapters
-    labels = [_wrap(f"{cid}. {h}", width) for cid, h in zip(frame.get("chapter_id", []), frame.get("headline", []))]
-    lines = sum(label.count("\n") + 1 for label in labels)
-    ax = _axes(ax, (10, 1.4 + 0.32 * max(2, lines) + 0.45 * len(labels)))
+    labels = _chapter_labels(frame, width)
+    ax = _axes(ax, _chapter_size(labels, sentences is not None))
     if not len(frame):
         return _no_data(ax, title)
     rows = list(range(len(frame)))
@@ -238,19 +257,30 @@ def chapter_timeline(chapters: pd.DataFrame, sentences: pd.DataFrame | None = No
         colors = speaker_colors(_speakers_in(said))
         ax.broken_barh(list(zip(said["start_s"], (said["end_s"] - said["start_s"]).clip(lower=0.05))), (-0.3, 0.6),
                        facecolors=[colors[s] for s in said["speaker_id"]], linewidth=0)
+    extent = float(np.nanmax([frame["end_s"].max()] + ([sentences["end_s"].max()] if offset else [])))
     for row, (start, end) in zip(rows, zip(frame["start_s"], frame["end_s"])):
         color = PALETTE[row % len(PALETTE)]
         ax.broken_barh([(start, max(end - start, 0.05))], (row + offset - 0.35, 0.7), facecolors=color, alpha=0.85)
-        ax.text(start, row + offset, f" {_clock(start)}–{_clock(end)}", va="center", ha="left",
-                fontsize=_FONT - 1, color="white", clip_on=True)
+        span = f"{_clock(start)}–{_clock(end)}"
+        inside = (end - start) / extent >= 0.012 * len(span) if extent > 0 else False
+        ax.text(start if inside else end, row + offset, f" {span}", va="center", ha="left", fontsize=_FONT - 1,
+                color="white" if inside else "#424242")
     ax.set_yticks(range(len(rows) + offset), (["speech"] if offset else []) + labels, fontsize=_FONT)
     ax.set_ylim(len(rows) + offset - 0.5, -0.5)
-    ends = [frame["end_s"].max()] + ([sentences["end_s"].max()] if offset else [])
-    ax.set_xlim(0, float(np.nanmax(ends)) * 1.01)
-    _time_axis(ax)
+    ax.set_xlim(0, extent * 1.01)
+    xlabel = _time_axis(ax, extent)
     ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
-    return _finish(ax, title, "time (m:ss)")
+    return _finish(ax, title, xlabel)
+
+
+def _chapter_labels(frame: pd.DataFrame, width: int) -> list[str]:
+    return [_wrap(f"{cid}. {h}", width) for cid, h in zip(frame.get("chapter_id", []), frame.get("headline", []))]
+
+
+def _chapter_size(labels: list[str], speech: bool) -> tuple[float, float]:
+    lines = sum(label.count("\n") + 1 for label in labels) + speech
+    return 10, 1.0 + 0.2 * lines + 0.25 * (len(labels) + speech)
 
 
 def keyword_weights(keywords: pd.DataFrame, ax: Axes | None = None, top: int = 20, **kw: Any) -> Axes:
@@ -293,6 +323,8 @@ def inspection_scores(inspection: pd.DataFrame, ax: Axes | None = None, **kw: An
     ax.set_yticks(range(len(frame)), [_wrap(d, 28) for d in frame["dimension"]])
     ax.set_ylim(len(frame) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.2)
+    if top == 1.0:
+        ax.set_xticks(np.linspace(0, 1, 6))
     return _finish(ax, title, "score")
 
 
@@ -309,7 +341,7 @@ def latency_distribution(latencies: pd.DataFrame, ax: Axes | None = None, bins: 
         x = float(values.quantile(q))
         ax.axvline(x, color="#37474F", linestyle=style, linewidth=1.4, label=f"{name} {x:.2f} s")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=_FONT - 1, frameon=False)
+    ax.legend(fontsize=_FONT - 1, frameon=False, loc="best")
     return _finish(ax, f"{title} ({len(values)} sentences)", "latency (s)", "sentences")
 
 
@@ -331,10 +363,7 @@ def _natural_size(plot: Callable[..., Axes], frame: pd.DataFrame, *args: Any, **
     if plot is speaker_timeline:
         return 10, 1.2 + 0.5 * max(1, frame["speaker_id"].nunique(dropna=False) if rows else 1)
     if plot is chapter_timeline:
-        labels = [_wrap(f"{c}. {h}", kw.get("width", 34)) for c, h in zip(frame.get("chapter_id", []),
-                                                                         frame.get("headline", []))]
-        lines = sum(label.count("\n") + 1 for label in labels)
-        return 10, 1.4 + 0.32 * max(2, lines) + 0.45 * len(labels)
+        return _chapter_size(_chapter_labels(frame, kw.get("width", 34)), kw.get("sentences") is not None)
     if plot is keyword_weights:
         return 7, 1.2 + 0.32 * max(1, min(rows, kw.get("top", 20)))
     if plot is talk_time_share:
