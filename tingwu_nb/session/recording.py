@@ -238,10 +238,10 @@ class Session:
         return self.table("extractions")
 
     def _repr_html_(self) -> str:
-        head = f"<b>Tingwu session</b> {self.task_id} — {self.status} — <code>{self.directory}</code>"
-        if self.provisional:
-            head += "<br><i>provisional: live sentences only, the service never confirmed them</i>"
-        return head + self.sentences().to_html(index=False, max_rows=30)
+        """Jupyter's view: id, status, duration, result tables, first sentences in full (redacted)."""
+        from tingwu_nb.session.overview import session_html
+
+        return session_html(self)
 
 
 def _stamp(message: ev.Message, row: dict[str, Any]) -> ev.Message:
