@@ -124,7 +124,8 @@ class ParameterForm(widgets.VBox):
         g = "input"
         add(value_field("Input.SourceLanguage", g, choice("Source language", LANGUAGES)))
         lang_multi = lambda: self._fields["Input.SourceLanguage"].widget.value == "multilingual"  # noqa: E731
-        add(value_field("Input.LanguageHints", g, multi("Language hints (multilingual)", LANGUAGE_HINTS), lang_multi))
+        add(value_field("Input.LanguageHints", g, multi("Language hints", LANGUAGE_HINTS,
+                                                                    tooltip="only with Source language multilingual"), lang_multi))
         add(value_field("Input.Format", g, choice("Audio format", FORMATS)))
         add(value_field("Input.SampleRate", g, choice("Sample rate (Hz)", SAMPLE_RATES)))
         add(value_field("Input.TaskKey", g, text("Task key", placeholder="your correlation id")))
@@ -173,8 +174,8 @@ class ParameterForm(widgets.VBox):
         add(value_field(_P + "Summarization.Types", g, multi("Summary types", SUMMARIZATION_TYPES),
                         on(_P + "SummarizationEnabled")))
         add(bool_field(_P + "MeetingAssistanceEnabled", g, check("Meeting assistance")))
-        add(value_field(_P + "MeetingAssistance.Types", g, multi("Assistance types (none = all)",
-                                                                 MEETING_ASSISTANCE_TYPES, 2),
+        add(value_field(_P + "MeetingAssistance.Types", g, multi("Assistance types", MEETING_ASSISTANCE_TYPES, 2,
+                                                                 tooltip="none selected = every type"),
                         on(_P + "MeetingAssistanceEnabled")))
         add(bool_field(_P + "TextPolishEnabled", g, check("Text polish (written style)")))
         add(value_field(_P + "Model", g, choice("LLM model", LLM_MODELS, unset="service default")))
@@ -325,7 +326,8 @@ class ParameterForm(widgets.VBox):
         self.accordion.titles = tuple(f"{title}  ⚠" if key == group else title for key, title in GROUPS)
         if self.error is not None:
             where = dict(GROUPS)[group]
-            self.status.value = f"<span style='color:#b00020'>✗ invalid ({html.escape(where)})</span>"
+            self.status.value = (f"<span style='color:#b00020'>✗ invalid — {html.escape(str(self.error))} "
+                                 f"(in {html.escape(where)})</span>")
         else:
             notes = "".join(f"<br><span style='color:#8a6d00'>note: {html.escape(w)}</span>" for w in self.warnings)
             self.status.value = f"<span style='color:#1b5e20'>✓ valid request</span>{notes}"

@@ -60,10 +60,10 @@ def check(label: str) -> widgets.Checkbox:
     return widgets.Checkbox(value=False, description=label, indent=False, layout=widgets.Layout(width="560px"))
 
 
-def multi(label: str, values: Sequence[str], rows: int = 4) -> widgets.SelectMultiple:
+def multi(label: str, values: Sequence[str], rows: int = 4, tooltip: str | None = None) -> widgets.SelectMultiple:
     """A SelectMultiple for a list of enum strings (nothing selected = not sent)."""
     return widgets.SelectMultiple(options=list(values), value=(), rows=rows, description=label, style=_STYLE,
-                                  layout=widgets.Layout(width="560px"))
+                                  layout=widgets.Layout(width="560px"), tooltip=tooltip)
 
 
 def json_area(label: str, placeholder: str = '{"key": "value"}') -> widgets.Textarea:
@@ -154,7 +154,7 @@ class RowList(widgets.VBox):
     def __init__(self, noun: str, columns: Sequence[tuple[str, str, Any]], on_change: Callable[[], None]) -> None:
         self._columns, self._on_change = tuple(columns), on_change
         self._rows: list[tuple[widgets.HBox, dict[str, widgets.Widget]]] = []
-        self.add_button = widgets.Button(description=f"Add {noun}", icon="plus")
+        self.add_button = widgets.Button(description=f"Add {noun}", icon="plus", layout=widgets.Layout(width="auto"))
         self.add_button.on_click(lambda _: self.add({}))
         self._box = widgets.VBox()
         super().__init__([self._box, self.add_button])
@@ -177,7 +177,7 @@ class RowList(widgets.VBox):
                 else:
                     cell.value = str(item[key])
             cell.observe(lambda _: self._on_change(), names="value")
-        remove = widgets.Button(icon="trash", tooltip="remove this row", layout=widgets.Layout(width="40px"))
+        remove = widgets.Button(icon="trash", tooltip="remove this row", layout=widgets.Layout(width="46px"))
         row = widgets.HBox([*cells.values(), remove])
         remove.on_click(lambda _: self._remove(row))
         self._rows.append((row, cells))
