@@ -5,8 +5,8 @@ BIN     = $(VENV)/bin
 
 .PHONY: demo test setup system-deps lint bench clean
 
-demo: setup  ## run the main job: embedded emulator + bundled sample meeting
-	$(BIN)/tingwu-nb demo
+demo: setup  ## the main job: run notebooks/01_quickstart.ipynb on the sample (embedded emulator), write the HTML report
+	$(BIN)/python -m tingwu_nb.report.demo
 
 test: system-deps setup  ## install everything the tests need, then run them all
 	$(BIN)/python -m pytest -q
