@@ -5,6 +5,9 @@ load only when used).
 
     session = await tingwu_nb.record("meeting.wav", tingwu_nb.RealtimeTaskRequest.create(language="en"))
     session.sentences()
+
+In a Jupyter kernel ``record`` shows the live view (``view=False``: none); run it as a task
+(``asyncio.create_task(tingwu_nb.record(...))``) to keep other cells free while it streams.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tingwu_nb.errors import (
     TingwuTimeoutError,
     TransportError,
 )
+from tingwu_nb.notebook.live import LiveView, record
 from tingwu_nb.redaction import redact_text, redact_url
 from tingwu_nb.research.metrics import cer, wer
 from tingwu_nb.results.catalog import all_frames
@@ -46,7 +50,7 @@ from tingwu_nb.results.exports import read_json_bundle, to_json_bundle, to_markd
 from tingwu_nb.results.transcription import LIVE_SENTENCE_COLUMNS, SENTENCE_COLUMNS, WORD_COLUMNS
 from tingwu_nb.samples import load_sample_meeting, sample_meeting_path
 from tingwu_nb.session.connect import connect
-from tingwu_nb.session.recording import Session, record, record_sync
+from tingwu_nb.session.recording import Session, record_sync
 from tingwu_nb.session.recovery import recover
 
 __version__ = "0.1.0"
@@ -66,6 +70,7 @@ __all__ = [
     "CredentialsError",
     "EncoderUnavailable",
     "Frame",
+    "LiveView",
     "LocalProtocolError",
     "ModelError",
     "ModelHashMismatch",

@@ -152,6 +152,8 @@ class Recording:
     bounds: Bounds = BOUNDS
     open_stream: Callable[..., RealtimeStream] = RealtimeStream  # seam: (join_url, options=, on_event=, on_frame=)
     callbacks: Any = None  # a started CallbackReceiver: results arrive by callback as well as by polling
+    stop_event: asyncio.Event | None = None  # once set: no more audio; finals drained, task stopped, results fetched
+    on_progress: Callable[[str, Any], None] | None = None  # ("audio", total_ms), ("frame", (end_ms, mono)), ("task", TaskInfo)
     task_id: str | None = None
     cleanup: dict[str, str] = field(default_factory=dict)
 
@@ -181,7 +183,7 @@ class Recording:
             else:
                 self.writer.update(pacing=asdict(report))
             await collect(client, task.task_id, self.writer, self.poll_interval_s, self.timeout_s,
-                          callbacks=self.callbacks)
+                          callbacks=self.callbacks, on_update=self._progress("task"))
         except BaseException as exc:
             await self._abort(client, exc)
             if stream_error is not None and isinstance(exc, Exception):
@@ -219,12 +221,19 @@ class Recording:
             if self.on_event is not None:
                 self.on_event(event)
 
-        stream = self.open_stream(join_url, options=self.options, on_event=handle, on_frame=w.frame)
+        def sent(frame: Any, mono: float, wall: float) -> None:
+            w.frame(frame, mono, wall)
+            if self.on_progress is not None:
+                self.on_progress("frame", (frame.end_ms, mono))
+
+        stream = self.open_stream(join_url, options=self.options, on_event=handle, on_frame=sent)
         try:
             await stream.open()
             w.phase("stream_started")
-            await stream_frames_to(stream, self.frames, speed=self.speed, report=report)
+            await stream_frames_to(stream, self._until_stopped(), speed=self.speed, report=report)
             w.phase("audio_sent")
+            if self.stop_event is not None and self.stop_event.is_set():
+                w.update(stopped_early=True)
             await stream.stop()
             w.phase("stream_completed")
         except BaseException as exc:
@@ -235,6 +244,17 @@ class Recording:
             raise
         if await self._close_stream(stream):
             raise asyncio.CancelledError(_CLOSE_INTERRUPTED)
+
+    def _until_stopped(self) -> Any:
+        """The frames, ending early (at a frame boundary) once :attr:`stop_event` is set."""
+        for frame in self.frames:
+            if self.stop_event is not None and self.stop_event.is_set():
+                return
+            yield frame
+
+    def _progress(self, kind: str) -> Callable[[Any], None] | None:
+        on_progress = self.on_progress
+        return None if on_progress is None else (lambda value: on_progress(kind, value))
 
     async def _close_stream(self, stream: RealtimeStream) -> bool:
         """Close the socket (bounded); True if the caller was cancelled meanwhile (settle absorbed it,
@@ -286,11 +306,13 @@ def _say(exc: BaseException | None) -> str:
 
 
 async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interval_s: float, timeout_s: float,
-                  *, stop: bool = True, callbacks: Any = None) -> None:
+                  *, stop: bool = True, callbacks: Any = None,
+                  on_update: Callable[[Any], None] | None = None) -> None:
     """Stop the record (unless told not to), wait for it, download every result, write the tables.
 
     ``callbacks`` (a started :class:`~tingwu_nb.client.callbacks.CallbackReceiver`) ends the
-    wait as soon as the service's final callback arrives. Every file that downloads is saved
+    wait as soon as the service's final callback arrives; ``on_update`` gets every TaskInfo seen
+    while waiting (result keys appear as post-processing finishes). Every file that downloads is saved
     even when another fails; then the first failure is raised (session.json keeps each one
     under ``download_errors``). Each non-empty result table is written as ``<name>.parquet``.
     """
@@ -299,7 +321,8 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
         writer.phase("task_stopped")
         writer.update(stop_request_id=stopped.request_id)
     final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
-                                       **({"callbacks": callbacks} if callbacks is not None else {}))
+                                       **({"callbacks": callbacks} if callbacks is not None else {}),
+                                       **({"on_update": on_update} if on_update is not None else {}))
     writer.phase("task_finished")
     got = await download_results(client, final)  # concurrent; stale links renewed via GetTaskInfo
     writer.phase("results_downloaded")

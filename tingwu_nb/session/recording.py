@@ -261,6 +261,8 @@ async def record(
     poll_interval_s: float = 1.0,
     timeout_s: float = 3600.0,
     callbacks: Any = None,
+    stop_event: asyncio.Event | None = None,
+    on_progress: Callable[[str, Any], None] | None = None,
 ) -> Session:
     """Run one realtime record end to end and return its :class:`Session`.
 
@@ -278,6 +280,11 @@ async def record(
             is the AppKey's callback URL; the request must enable ``ProgressiveCallbacksEnabled``.
             The wait for results then ends on the service's final callback (polling continues
             as a safety net).
+        stop_event: once set (a Stop button), no more audio is sent; every final is drained,
+            the task stopped and its results fetched as usual (``meta["stopped_early"]``).
+        on_progress: called with ``("audio", total_ms)`` once the audio is converted,
+            ``("frame", (end_ms, monotonic_sent_at))`` after each frame sent, and
+            ``("task", TaskInfo)`` for each GetTaskInfo while post-processing runs.
 
     Corrupt stretches of the audio are replaced by silence of their length (timestamps stay
     right), issued as :class:`~tingwu_nb.errors.AudioWarning` and kept in
@@ -304,10 +311,12 @@ async def record(
     audio, frames = await asyncio.to_thread(_prepare, source, request)
     for message in audio["warnings"]:
         warnings.warn(message, AudioWarning, stacklevel=2)
+    if on_progress is not None:
+        on_progress("audio", frames[-1].end_ms if frames else 0)
     writer, created_root = open_session(out_dir or DEFAULT_ROOT, request.input.format)
     recording = Recording(request=request, audio=audio, frames=frames, speed=speed, writer=writer,
                           on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
-                          callbacks=callbacks)
+                          callbacks=callbacks, stop_event=stop_event, on_progress=on_progress)
     try:
         return Session(await _on_client(client, recording.run))
     except BaseException as exc:
