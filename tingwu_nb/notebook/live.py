@@ -23,7 +23,7 @@ import asyncio
 import html
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from tingwu_nb.contract import events as ev
@@ -261,22 +261,23 @@ class TextView(_Base):
             print(self.state.status_line(), file=self.file or sys.stdout)
 
 
-async def record(source: str | os.PathLike | bytes, request: RealtimeTaskRequest | None = None, *,
-                 view: bool | None = None, **kwargs: Any) -> recording.Session:
-    """:func:`tingwu_nb.session.recording.record`, showing the live view in a notebook.
+def record(source: str | os.PathLike | bytes, request: RealtimeTaskRequest | None = None, *,
+           view: bool | None = None, **kwargs: Any) -> Coroutine[Any, Any, recording.Session]:
+    """:func:`tingwu_nb.session.recording.record`, showing the live view in a notebook; await the result.
 
     ``view=None`` (default): a :class:`LiveView` inside a Jupyter kernel with widgets, a
     :class:`TextView` in a kernel without them, nothing in scripts; ``True`` forces a view,
-    ``False`` none. To keep the kernel free while it streams, run it as a task:
+    ``False`` none. The view is displayed at once (under the calling cell), then the returned
+    coroutine records. To keep the kernel free while it streams, run it as a task:
     ``task = asyncio.create_task(tingwu_nb.record(...))``, then ``session = await task``.
     """
     if view is None:
         view = in_kernel()
     if not view:
-        return await recording.record(source, request, **kwargs)
+        return recording.record(source, request, **kwargs)
     shown: _Base = LiveView() if widgets_available() else TextView()
     if isinstance(shown, LiveView):
         from IPython.display import display
 
         display(shown)
-    return await shown.run(source, request, **kwargs)
+    return shown.run(source, request, **kwargs)
