@@ -91,11 +91,13 @@ def write_report(session: Any, path: str | os.PathLike[str], *, title: str | Non
 
 def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str | None] = ()) -> str:
     """The report of :func:`write_report` as a string."""
+    secrets = [*known_secrets(), *secrets]
     tables = dict(session.tables())
     try:
         tables["live_sentences"] = session.live_sentences()
     except (FileNotFoundError, KeyError, ValueError):
         tables["live_sentences"] = pd.DataFrame()
+    tables = {name: _redacted(frame, secrets) for name, frame in tables.items()}
     summary = tables.get("summary", pd.DataFrame())
     heading = title or (str(summary["title"].iloc[0]) if len(summary) and summary["title"].iloc[0] else "")
     heading = heading or "Tingwu session"
@@ -120,11 +122,20 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
             f"<title>{escape(heading)}</title><style>{CSS}</style></head><body><main>{body}"
             f"<footer>Written by tingwu_nb on {stamp}. Secrets, join-URL tokens and URL signatures "
             f"are redacted.</footer></main></body></html>\n")
-    page = redact_text(page, [*known_secrets(), *secrets])
+    page = redact_text(page, secrets)  # again over the page, as a whole
     for n, figure in enumerate(figures):  # images go in after redaction: base64 is not text to mask
         if figure.png is not None:
             page = page.replace(_IMAGE.format(n), base64.b64encode(figure.png).decode("ascii"))
     return page
+
+
+def _redacted(frame: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
+    """``frame`` with every text cell redacted (before HTML escaping, which would hide URL queries)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = [redact_text(v, secrets) if isinstance(v, str) else v for v in out[column]]
+    return out
 
 
 def _colours(sentences: pd.DataFrame) -> dict[str, str]:
