@@ -157,9 +157,23 @@ def test_empty_frames_say_no_data(plot, table, tmp_path):
     assert frame.empty
     ax = plot(frame, ax=Figure().add_subplot())
     assert [t.get_text() for t in ax.texts] == ["no data"]
-    assert ink(plots.render_png(plot, frame))[0] > 0.001
+    png = plots.render_png(plot, frame)
+    assert ink(png)[0] > 0.001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"empty_{plot.__name__}.png").write_bytes(png)
 
 
 def test_empty_latency_frame_says_no_data():
     ax = plots.latency_distribution(pd.DataFrame({"latency_s": []}), ax=Figure().add_subplot())
     assert [t.get_text() for t in ax.texts] == ["no data"]
+
+
+def test_without_a_cjk_font_it_warns_once_and_keeps_dejavu(monkeypatch):
+    monkeypatch.setattr(fonts, "_state", {})
+    monkeypatch.setattr(fonts, "_KNOWN_CJK", ())
+    monkeypatch.setattr(fonts, "CJK_FONT_PATHS", ("/nonexistent/font.ttc",))
+    with pytest.warns(fonts.CJKFontWarning, match="fonts-wqy-microhei"):
+        assert fonts.font_family() == ["DejaVu Sans"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fonts.font_family() == ["DejaVu Sans"]  # once only

@@ -59,8 +59,9 @@ def _cell(value: Any, column: str, colors: dict[Any, str]) -> str:
     if column == "speaker_id" and value in colors:
         dot = f'<span class="tingwu-speaker" style="background:{colors[value]}"></span>'
         return f"<td>{dot}{html.escape(str(value))}</td>"
-    if isinstance(value, float):
-        return f'<td class="num">{value:.3g}</td>' if abs(value) < 1 else f'<td class="num">{value:,.2f}</td>'
+    if isinstance(value, float):  # times in seconds with 2 decimals, scores and shares with 3 digits
+        text = f"{value:.2f}" if column.endswith("_s") or abs(value) >= 1 else f"{value:.3g}"
+        return f'<td class="num">{text}</td>'
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return f'<td class="num">{value}</td>'
     return f"<td>{html.escape(str(value))}</td>"
