@@ -177,3 +177,18 @@ def test_without_a_cjk_font_it_warns_once_and_keeps_dejavu(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fonts.font_family() == ["DejaVu Sans"]  # once only
+
+
+def test_an_hour_long_timeline_has_round_minute_ticks():
+    rng = np.random.default_rng(1)
+    start = np.sort(rng.uniform(0, 3600, 1500))
+    frame = pd.DataFrame({"sentence_id": range(1, 1501), "speaker_id": [str(x) for x in rng.integers(1, 5, 1500)],
+                          "start_s": start, "end_s": start + rng.uniform(1, 6, 1500), "text": ["a b c"] * 1500,
+                          "word_count": [3] * 1500})
+    fig = Figure(figsize=(10, 3))
+    ax = plots.speaker_timeline(frame, ax=fig.add_subplot())
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels[:3] == ["0:00", "10:00", "20:00"] and "1:00:00" in labels and ax.get_xlabel() == "time (h:mm:ss)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "hour_speaker_timeline.png").write_bytes(plots.render_png(plots.speaker_timeline, frame))

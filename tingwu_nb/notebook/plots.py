@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from tingwu_nb.notebook.fonts import apply_fonts
 
@@ -39,6 +39,7 @@ NO_SPEAKER = "#9E9E9E"
 PASS, FAIL, UNKNOWN = "#2E7D32", "#C62828", "#9E9E9E"
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _FONT = 10
+_TICK_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 14400)
 
 
 def speaker_colors(ids: Iterable[Any]) -> dict[Any, str]:
@@ -98,9 +99,10 @@ def _time_axis(ax: Axes, extent: float) -> str:
     """Minutes:seconds ticks for a long axis, plain seconds below 20 s; returns the axis label."""
     if extent < 20:
         return "time (s)"
+    step = next((s for s in _TICK_STEPS if extent / s <= 8), _TICK_STEPS[-1])
     ax.xaxis.set_major_formatter(FuncFormatter(_clock))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 6, 10]))
-    return "time (h:mm:ss)" if extent >= 3600 else "time (m:ss)"
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    return "time (h:mm:ss)" if extent > 3600 else "time (m:ss)"
 
 
 def _columns(text: str) -> int:
@@ -148,7 +150,8 @@ def speaker_timeline(sentences: pd.DataFrame, ax: Axes | None = None, **kw: Any)
     for row, sid in enumerate(speakers):
         mine = frame[frame["speaker_id"].isna()] if sid is None else frame[frame["speaker_id"] == sid]
         spans = list(zip(mine["start_s"], (mine["end_s"] - mine["start_s"]).clip(lower=0.05)))
-        ax.broken_barh(spans, (row - 0.35, 0.7), facecolors=colors[sid], edgecolor="white", linewidth=0.3)
+        ax.broken_barh(spans, (row - 0.35, 0.7), facecolors=colors[sid], edgecolor="white",
+                       linewidth=0.3 if len(frame) < 200 else 0)
     ax.set_yticks(range(len(speakers)), [speaker_label(s) for s in speakers])
     ax.set_ylim(len(speakers) - 0.5, -0.5)
     extent = float(frame["end_s"].max())
@@ -227,7 +230,8 @@ def speaking_rate(words_or_sentences: pd.DataFrame, ax: Axes | None = None, wind
         dur, n = (mine["end_s"] - mine["start_s"]).to_numpy(), count[mine.index].to_numpy(dtype=float)
         rate = [n[(mid >= t - half) & (mid <= t + half)].sum() / dur[(mid >= t - half) & (mid <= t + half)].sum()
                 * 60 for t in mid]
-        ax.plot(mid, rate, marker="o", markersize=3.5, linewidth=1.6, color=colors[sid], label=speaker_label(sid))
+        ax.plot(mid, rate, marker="o" if len(mid) < 60 else None, markersize=3.5, linewidth=1.4, color=colors[sid],
+                label=speaker_label(sid))
     xlabel = _time_axis(ax, float(rows["end_s"].max()))
     ax.set_ylim(bottom=0)
     ax.grid(color="#E0E0E0", linewidth=0.6)

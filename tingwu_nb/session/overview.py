@@ -3,7 +3,7 @@
 Task id, status, audio duration, sentence count, the result tables the session has and its
 first sentences in full (no text cut at 50 characters, line breaks kept). Everything is escaped
 and passed through :func:`~tingwu_nb.redaction.redact_text`, so no join token or URL signature
-shows. For every table in tabs, call ``tingwu_nb.notebook.explore(session)``.
+shows. For every table in tabs, call ``tingwu_nb.notebook.explorer.explore(session)``.
 """
 
 from __future__ import annotations
