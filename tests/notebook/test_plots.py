@@ -188,7 +188,8 @@ def test_an_hour_long_timeline_has_round_minute_ticks():
     fig = Figure(figsize=(10, 3))
     ax = plots.speaker_timeline(frame, ax=fig.add_subplot())
     fig.canvas.draw()
-    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    low, high = ax.get_xlim()
+    labels = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
     assert labels[:3] == ["0:00", "10:00", "20:00"] and "1:00:00" in labels and ax.get_xlabel() == "time (h:mm:ss)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "hour_speaker_timeline.png").write_bytes(plots.render_png(plots.speaker_timeline, frame))
