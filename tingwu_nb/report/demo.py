@@ -60,7 +60,9 @@ def run_notebook(notebook: Path, workdir: Path, *, env: dict[str, str] | None = 
     try:
         client = nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name=kernel_name,
                                          resources={"metadata": {"path": str(workdir)}},
-                                         on_cell_start=on_cell_start)
+                                         on_cell_start=on_cell_start,
+                                         # the kernel's own startup warnings (loopback TCP) are noise here
+                                         extra_arguments=["--IPKernelApp.log_level=ERROR"])
         try:
             client.execute()
         finally:
