@@ -99,8 +99,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[LabServer]:
+def lab(request, tmp_path_factory) -> Iterator[LabServer]:
     """A JupyterLab server for the module in temporary dirs; shut down via ``POST /api/shutdown``.
+
+    It inherits this process's environment plus the test module's ``LAB_ENV`` dict, if any
+    (kernels see it too: that is how a notebook is told its speed).
 
     The teardown fails the test run if the server or any process it started (kernels) outlives it.
     """
@@ -116,7 +119,8 @@ def lab(tmp_path_factory) -> Iterator[LabServer]:
     settings.write_text(json.dumps({"fetchNews": "false"}))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
-               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), PYDEVD_DISABLE_FILE_VALIDATION="1")
+               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), PYDEVD_DISABLE_FILE_VALIDATION="1",
+               **getattr(request.module, "LAB_ENV", {}))
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={dirs['root']}", "--LabApp.news_url=None",
