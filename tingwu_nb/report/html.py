@@ -105,9 +105,9 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
     colours = _colours(tables["sentences"])
     body = "".join(part for part in (
         _header(session, heading, tables),
+        _section("Summary", _summary(tables)),
         _section("Speakers", _table(tables.get("speakers"), SPEAKER_COLUMNS)),
         _section("Figures", "".join(_figure(n, f) for n, f in enumerate(figures))),
-        _section("Summary", _summary(tables)),
         _section("Chapters", _chapters(tables.get("chapters"))),
         _section("Keywords and actions", _assistance(tables)),
         _section("Inspection", _table(tables.get("inspection"))),
