@@ -39,7 +39,9 @@ def outputs_of(path: Path) -> str:
     assert "sentence_id" in outputs and "Traceback" not in outputs
     assert "mc=" not in outputs and "Signature=" not in outputs and "AccessKeySecret" not in outputs
     assert all(cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"), "a cell did not run"
-    return outputs
+    state = json.dumps(nb.metadata.get("widgets", {}))  # nbclient keeps the widget models' state
+    assert "mc=" not in state and "Signature=" not in state
+    return outputs + state
 
 
 def test_every_notebook_is_executed_here_and_saved_without_outputs():
@@ -62,7 +64,7 @@ def test_demo_executes_the_quickstart_and_writes_the_report(no_cloud, tmp_path, 
     assert "jupyter lab notebooks/" in printed
     assert report.is_file() and report.is_relative_to(tmp_path) and executed.name == "01_quickstart.ipynb"
     outputs = outputs_of(executed)
-    assert "image/png" in outputs  # the plots
+    assert "image/png" in outputs and "tingwu-explorer" in outputs  # the plots, the explorer
     page = report.read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") >= 5 and "<h2>Transcript</h2>" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page) and "mc=" not in page.replace("mc=****", "")
@@ -74,4 +76,6 @@ def test_live_session_notebook_runs_with_form_and_live_view(no_cloud, tmp_path):
     executed, _ = run_notebook(NOTEBOOK_DIR / "02_live_session.ipynb", tmp_path,
                                env={"TINGWU_NB_SPEED": "10"}, timeout_s=900, echo=lambda line: None)
     outputs = outputs_of(executed)
-    assert outputs.count(WIDGET) >= 2  # the parameter form and the live view
+    assert outputs.count(WIDGET) >= 3  # the parameter form, the live view, the explorer
+    for root in ("tingwu-form", "tingwu-live", "tingwu-explorer"):
+        assert root in outputs, root
