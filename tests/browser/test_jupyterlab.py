@@ -63,7 +63,7 @@ def test_live_session_notebook_renders_streams_and_stops(lab, page):
     shot(page, "live_4_completed")
     assert done["finals"] >= at_stop["finals"] > first["finals"], (first, at_stop, done)
     # the next cell shows session.sentences(): the result holds exactly the finals the view showed
-    table = page.locator(".jp-CodeCell", has_text="session = await task").locator("table.dataframe").first
+    table = page.locator(".jp-CodeCell", has_text="session = await task").locator("table.tingwu-table, table.dataframe").first
     table.wait_for(state="attached", timeout=STREAM_MS)
     table.scroll_into_view_if_needed()
     shot(page, "live_5_sentences")
