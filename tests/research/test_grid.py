@@ -1,0 +1,125 @@
+"""The experiment grid: cache keys, YAML parsing, and a real 2 × 2 grid over the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import sample_turns_wav, write_wav
+from tingwu_nb.research.grid import Condition, Grid, Recording, Reference, canonical_params
+from tingwu_nb.research.runner import run_grid
+from tingwu_nb.research.store import RunStore, cache_key
+
+SHA = "0" * 64
+
+
+def _srt(turns: list[dict]) -> str:
+    def ts(s: float) -> str:
+        ms = round(s * 1000)
+        return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "\n".join(f"{i}\n{ts(t['start_s'])} --> {ts(t['end_s'])}\n{t['text']}\n"
+                     for i, t in enumerate(turns, 1))
+
+
+def test_cache_key_ignores_parameter_order_and_depends_on_endpoint_kind(tmp_path: Path) -> None:
+    rec = Recording("r", tmp_path / "r.wav", Reference.from_text("x"))
+    a = Grid([rec], params=[{"diarization": True, "output_level": 1}]).conditions()[0]
+    b = Grid([rec], params=[{"output_level": 1, "diarization": True}]).conditions()[0]
+    assert a == b and a.params_json == b.params_json
+    assert canonical_params({"b": [1, 2], "a": {"y": 1, "x": 2}}) == canonical_params({"a": {"x": 2, "y": 1},
+                                                                                        "b": [1, 2]})
+    assert cache_key(SHA, a.params_json, "emulator") == cache_key(SHA, b.params_json, "emulator")
+    assert cache_key(SHA, a.params_json, "emulator") != cache_key(SHA, a.params_json, "cloud")
+    assert cache_key(SHA, a.params_json, "emulator") != cache_key("1" * 64, a.params_json, "emulator")
+    c = Condition(rec, "en", 8000, "pcm")
+    assert cache_key(SHA, c.params_json, "emulator") != cache_key(SHA, a.params_json, "emulator")
+
+
+def test_yaml_grid_with_text_srt_and_transcription_references(tmp_path: Path, sample_truth: dict) -> None:
+    write_wav(tmp_path / "a.wav", np.zeros(1600, np.int16), 16000)
+    (tmp_path / "a.srt").write_text(_srt(sample_truth["turns"][:2]), encoding="utf-8")
+    doc = {"Transcription": {"Paragraphs": [{"ParagraphId": "1", "SpeakerId": "1", "Words": [
+        {"Id": 1, "SentenceId": 1, "Start": 500, "End": 900, "Text": "你好"},
+        {"Id": 2, "SentenceId": 2, "Start": 1000, "End": 1400, "Text": "世界"}]}]}}
+    (tmp_path / "c.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "grid.yaml").write_text("""
+recordings:
+  - {name: srt, audio: a.wav, reference: a.srt}
+  - {audio: a.wav, text: "Hello   there"}
+  - {name: tingwu, audio: a.wav, reference: c.json}
+languages: [en, {language: multilingual, hints: [en, cn]}]
+sample_rates: [16000, 8000]
+formats: [pcm, opus]
+params: [{}, {diarization: true}]
+speed: 4
+""", encoding="utf-8")
+    grid = Grid.from_yaml(tmp_path / "grid.yaml")
+    cells = grid.conditions()
+    assert len(cells) == 3 * 2 * 2 * 2 * 2 and grid.speed == 4
+    srt, text, tingwu = grid.recordings
+    assert text.name == "a" and text.reference.text == "Hello there" and text.reference.segments == ()
+    assert srt.reference.segments[1] == (sample_truth["turns"][1]["start_s"], sample_truth["turns"][1]["end_s"],
+                                         sample_truth["turns"][1]["text"])
+    assert [s[2] for s in tingwu.reference.segments] == ["你好", "世界"] and tingwu.reference.segments[0][0] == 0.5
+    multi = next(c for c in cells if c.language == "multilingual" and c.extra)
+    assert multi.params == {"language": "multilingual", "language_hints": ["en", "cn"], "sample_rate": 16000,
+                            "format": "pcm", "diarization": True}
+    assert multi.request().parameters is not None  # a valid CreateTask request
+    assert srt.sha256 == text.sha256 and len({c.params_json for c in cells}) == len(cells) // 3
+
+
+@pytest.mark.network
+@pytest.mark.slow
+async def test_grid_runs_caches_resumes_and_8k_is_no_better(
+        emulator, tmp_path: Path, sample_pcm16k: np.ndarray, sample_truth: dict) -> None:
+    turns = sample_truth["turns"][:5]
+    sample_turns_wav(tmp_path / "clip.wav", 5, sample_pcm16k, sample_truth)
+    (tmp_path / "clip.srt").write_text(_srt(turns), encoding="utf-8")
+    grid = Grid.from_dict({"recordings": [{"name": "clip", "audio": "clip.wav", "reference": "clip.srt"}],
+                           "sample_rates": [16000, 8000], "formats": ["pcm", "opus"], "speed": "max"},
+                          base=tmp_path)
+    store = RunStore(tmp_path / "store")
+    audio_s = turns[-1]["end_s"] + 0.5
+    async with emulator.client() as client:
+        # 1. interrupted: cancel as soon as one cell is in the store
+        created = len(emulator.store)
+        task = asyncio.create_task(run_grid(grid, store, client=client, concurrency=2, progress=False))
+        while not len(store.runs()) and not task.done():
+            await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        finished = store.finished()
+        assert 1 <= len(finished) < 4
+        streamed_first = len(emulator.store) - created
+        # 2. resume: only the missing cells are streamed
+        created = len(emulator.store)
+        started = time.monotonic()
+        runs = await run_grid(grid, store, client=client, concurrency=2, progress=True)
+        resume_wall = time.monotonic() - started
+        assert len(emulator.store) - created == 4 - len(finished)
+        assert list(runs["status"]) == ["ok"] * 4, runs["error"].tolist()
+        assert set(runs["condition_id"]) >= finished and runs["endpoint_kind"].eq("emulator").all()
+        # 3. repeated: nothing streamed again, same table
+        created = len(emulator.store)
+        again = await run_grid(grid, store, client=client, concurrency=2, progress=False)
+        assert len(emulator.store) == created
+        assert again["condition_id"].tolist() == runs["condition_id"].tolist()
+    assert (runs["sentences"] > 0).all() and (runs["reference_length"] > 40).all()
+    assert all(Path(d).is_dir() for d in runs["session_dir"])
+    assert set(store.sentences()["condition_id"]) == set(runs["condition_id"])
+    summary = store.summary(by=("sample_rate",)).set_index("sample_rate")
+    print(f"\ngrid: 4 cells x {audio_s:.1f} s audio; first run streamed {streamed_first} tasks before the cancel; "
+          f"resume of {4 - len(finished)} cells took {resume_wall:.1f} s")
+    print(runs[["sample_rate", "format", "error_rate", "latency_final_median_s", "stop_to_completed_s",
+                "wall_s"]].to_string())
+    print(summary.to_string())
+    assert (summary["segments"] == 2 * len(turns)).all()
+    assert (summary["ci_low"] <= summary["error_rate"]).all() and (summary["error_rate"] <= summary["ci_high"]).all()
+    assert summary.loc[8000, "error_rate"] >= summary.loc[16000, "error_rate"]

@@ -1,0 +1,142 @@
+"""The run store: a folder of Parquet tables and session directories, appended to as cells finish.
+
+    store = RunStore("runs/8k-study")
+    store.runs()               # one row per finished condition (RUN_COLUMNS)
+    store.summary(by=("sample_rate",))   # error rate per group with a bootstrap interval
+
+Layout: ``runs.parquet`` (the run table), ``sentences.parquet`` (per-sentence latency),
+``segments.parquet`` (errors per reference segment, for intervals) and ``sessions/`` (each
+condition's session directory, open with :class:`tingwu_nb.session.recording.Session`).
+Every write replaces a file atomically, so an interrupted grid loses only unfinished cells;
+:func:`tingwu_nb.research.runner.run_grid` then skips cells whose ``status`` is ``"ok"``.
+One writer at a time (one event loop); the store is not safe for several processes at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore", "cache_key", "ratio_ci"]
+
+RUN_COLUMNS = (
+    "condition_id", "recording", "language", "language_hints", "sample_rate", "format", "speed", "params_json",
+    "endpoint_kind", "audio_sha256", "status", "error", "metric", "error_rate", "substitutions", "deletions",
+    "insertions", "hits", "reference_length", "sentences", "latency_final_median_s", "latency_final_p90_s",
+    "stop_to_completed_s", "wall_s", "session_dir",
+)
+SENTENCE_COLUMNS = ("condition_id", "sentence_index", "start_s", "end_s", "final_s", "latency_s")
+SEGMENT_COLUMNS = ("condition_id", "segment_index", "start_s", "end_s", "errors", "reference_length")
+
+
+def cache_key(audio_sha256: str, params_json: str, endpoint_kind: str) -> str:
+    """sha256 of (audio hash, canonical parameters JSON, endpoint kind): the ``condition_id``.
+
+    Pass ``params_json`` from :func:`tingwu_nb.research.grid.canonical_params` so key order
+    does not matter; the endpoint kind ("emulator"/"cloud") does.
+    """
+    payload = "\x1f".join((audio_sha256, params_json, endpoint_kind)).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+class RunStore:
+    """A run store on disk; created when missing. Read with :meth:`runs`, :meth:`summary`."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.sessions_dir = self.root / "sessions"
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r}, {len(self.runs())} runs)"
+
+    def _read(self, name: str, columns: Sequence[str]) -> pd.DataFrame:
+        path = self.root / f"{name}.parquet"
+        if not path.exists():
+            return pd.DataFrame(columns=list(columns))
+        return pd.read_parquet(path)
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        path = self.root / f"{name}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        frame.reset_index(drop=True).to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+
+    def runs(self) -> pd.DataFrame:
+        """The run table (``RUN_COLUMNS``), one row per condition that ran (ok or error)."""
+        return self._read("runs", RUN_COLUMNS)
+
+    def sentences(self) -> pd.DataFrame:
+        """Per-sentence latency of every finished condition (``SENTENCE_COLUMNS``)."""
+        return self._read("sentences", SENTENCE_COLUMNS)
+
+    def segments(self) -> pd.DataFrame:
+        """Errors per reference segment of every finished condition (``SEGMENT_COLUMNS``)."""
+        return self._read("segments", SEGMENT_COLUMNS)
+
+    def finished(self) -> set[str]:
+        """``condition_id`` of every cell that finished with status ``"ok"`` (the cache)."""
+        runs = self.runs()
+        return set(runs.loc[runs["status"] == "ok", "condition_id"]) if len(runs) else set()
+
+    def add(self, row: Mapping[str, Any], sentences: pd.DataFrame | None = None,
+            segments: pd.DataFrame | None = None) -> None:
+        """Record one condition (replacing an earlier row of the same ``condition_id``).
+
+        The child tables are written first and the run row last, so a row in ``runs.parquet``
+        always has its sentences and segments on disk.
+        """
+        cid = row["condition_id"]
+        for name, columns, frame in (("sentences", SENTENCE_COLUMNS, sentences),
+                                     ("segments", SEGMENT_COLUMNS, segments)):
+            old = self._read(name, columns)
+            old = old[old["condition_id"] != cid]
+            if frame is not None and len(frame):
+                old = frame.assign(condition_id=cid)[list(columns)] if not len(old) else \
+                    pd.concat([old, frame.assign(condition_id=cid)[list(columns)]], ignore_index=True)
+            self._write(name, old)
+        runs = self.runs()
+        new = pd.DataFrame([{c: row.get(c) for c in RUN_COLUMNS}])
+        runs = runs[runs["condition_id"] != cid]
+        self._write("runs", new if not len(runs) else pd.concat([runs, new], ignore_index=True))
+
+    def summary(self, by: Sequence[str] = ("recording", "language", "sample_rate", "format"), *,
+                n: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+        """Error rate per group of finished cells with a bootstrap interval over reference segments.
+
+        Columns: ``by`` + ``metric, error_rate, ci_low, ci_high, segments, cells``. ``error_rate``
+        is total errors / total reference length of the group's segments; the interval resamples
+        segments (sentences of the reference). Plot it or compare groups next.
+        """
+        runs = self.runs()
+        runs = runs[runs["status"] == "ok"] if len(runs) else runs
+        segments = self.segments().merge(runs[["condition_id", *by, "metric"]], on="condition_id")
+        rows = []
+        for keys, group in segments.groupby(list(by), sort=True):
+            errors = group["errors"].to_numpy(float)
+            lengths = group["reference_length"].to_numpy(float)
+            low, high = ratio_ci(errors, lengths, n=n, seed=seed, level=level)
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            rows.append(dict(zip(by, keys)) | {
+                "metric": "/".join(sorted(set(group["metric"]))), "error_rate": errors.sum() / max(lengths.sum(), 1),
+                "ci_low": low, "ci_high": high, "segments": len(group), "cells": group["condition_id"].nunique()})
+        return pd.DataFrame(rows, columns=[*by, "metric", "error_rate", "ci_low", "ci_high", "segments", "cells"])
+
+
+def ratio_ci(errors: np.ndarray, lengths: np.ndarray, *, n: int = 2000, seed: int = 0,
+             level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``sum(errors) / sum(lengths)``, resampling segments."""
+    errors, lengths = np.asarray(errors, float), np.asarray(lengths, float)
+    if len(errors) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(errors), size=(n, len(errors)))
+    stats = errors[idx].sum(axis=1) / np.maximum(lengths[idx].sum(axis=1), 1)
+    alpha = (1 - level) / 2
+    return (float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha)))
