@@ -1,0 +1,212 @@
+"""The experiment plots of tingwu_nb.notebook.research_plots rendered to PNG (Agg) on a hand-made grid.
+
+The grid: 3 recordings × languages {en, cn} × sample rates {16000, 8000} × formats {pcm, opus},
+with error rates near the emulator's (English WER ≈ 9 % at 16 kHz, ≈ 34 % at 8 kHz), one failed
+run, and 12 sentences of latencies per run. PNGs go to ``test-artifacts/research_plots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from PIL import Image
+
+from tingwu_nb.notebook import research_plots as rp
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "research_plots"
+BASE = {("en", 16000): 0.09, ("en", 8000): 0.34, ("cn", 16000): 0.06, ("cn", 8000): 0.21}
+CN_ALIGNMENT = [("equal", "今", "今"), ("equal", "天", "天"), ("substitute", "开", "召"), ("equal", "会", "会"),
+                ("delete", "讨", None), ("equal", "论", "论"), ("insert", None, "一"), ("equal", "下", "下"),
+                ("equal", "预", "预"), ("equal", "算", "算"), ("substitute", "和", "或"), ("equal", "招", "招"),
+                ("equal", "聘", "聘")]
+EN_ALIGNMENT = [("equal", w, w) for w in "good morning everyone let's".split()] + [
+    ("substitute", "review", "view"), ("equal", "the", "the"), ("delete", "third", None),
+    ("equal", "quarter", "quarter"), ("insert", None, "uh"), ("equal", "budget", "budget")] + [
+    ("equal", w, w) for w in "and then the server migration plan for next year".split()] + [
+    ("substitute", "Qingdao", "chingdow"), ("equal", "office", "office")]
+
+
+def grid() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, sentences) in the run-store columns of issue 8."""
+    rng = np.random.default_rng(7)
+    runs, sentences = [], []
+    for rec_i, recording in enumerate(["meeting_a", "meeting_b", "standup"]):
+        for (language, rate), base in BASE.items():
+            for fmt in ("pcm", "opus"):
+                cid = f"{recording}-{language}-{rate}-{fmt}"
+                error = base + (0.025 if fmt == "opus" else 0) + (rec_i - 1) * 0.02 + rng.normal(0, 0.01)
+                lat = rng.gamma(6, 0.13, 12) + (0.25 if fmt == "opus" else 0) + (0.1 if language == "cn" else 0)
+                failed = recording == "standup" and language == "cn" and rate == 8000 and fmt == "opus"
+                runs.append({"condition_id": cid, "recording": recording, "language": language,
+                             "language_hints": None, "sample_rate": rate, "format": fmt, "speed": 10.0,
+                             "status": "FAILED" if failed else "COMPLETED", "error": "timeout" if failed else None,
+                             "metric": "wer" if language == "en" else "cer",
+                             "error_rate": np.nan if failed else error, "reference_length": 300, "sentences": 12,
+                             "latency_final_median_s": np.nan if failed else float(np.median(lat)),
+                             "latency_final_p90_s": np.nan if failed else float(np.quantile(lat, 0.9))})
+                if not failed:
+                    sentences += [{"condition_id": cid, "sentence_index": i, "start_s": 4.0 * i, "end_s": 4.0 * i + 3,
+                                   "first_partial_s": 4.0 * i + 0.6, "final_s": 4.0 * i + 3 + v, "latency_s": v,
+                                   "revisions": 2, "chars_changed": 3} for i, v in enumerate(lat)]
+    return pd.DataFrame(runs), pd.DataFrame(sentences)
+
+
+def ink(png: bytes) -> tuple[float, int, tuple[int, int]]:
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return float((image < 245).any(axis=2).mean()), len(np.unique(image.reshape(-1, 3), axis=0)), image.shape[:2]
+
+
+@pytest.fixture(scope="module")
+def data():
+    runs, sentences = grid()
+    return runs, sentences, rp.aggregate(runs), rp.aggregate(runs, by=["language", "sample_rate"])
+
+
+def test_aggregate_averages_recordings_and_bootstraps_an_interval(data):
+    runs, _, agg, by_two = data
+    assert len(agg) == 8 and len(by_two) == 4
+    row = agg[(agg.language == "en") & (agg.sample_rate == 8000) & (agg.format == "pcm")].iloc[0]
+    values = runs[(runs.language == "en") & (runs.sample_rate == 8000) & (runs.format == "pcm")]["error_rate"]
+    assert row.error_rate == pytest.approx(values.mean()) and row.recordings == 3 and row.failed == 0
+    assert row.error_rate_low < row.error_rate < row.error_rate_high
+    assert values.min() <= row.error_rate_low and row.error_rate_high <= values.max()  # means of resamples
+    assert row.condition == "en · 8 kHz · pcm" and row.scored_by == "WER"
+    failed = agg[(agg.language == "cn") & (agg.sample_rate == 8000) & (agg.format == "opus")].iloc[0]
+    assert failed.recordings == 2 and failed.failed == 1
+    # by [language, sample_rate]: each recording's pcm and opus rows averaged first, then over recordings
+    cell = by_two[(by_two.language == "en") & (by_two.sample_rate == 16000)].iloc[0]
+    per_rec = runs[(runs.language == "en") & (runs.sample_rate == 16000)].groupby("recording")["error_rate"].mean()
+    assert cell.error_rate == pytest.approx(per_rec.mean()) and cell.recordings == 3
+    lat = runs[(runs.language == "en") & (runs.sample_rate == 16000)].groupby("recording")[rp.LATENCY].mean()
+    assert cell[rp.LATENCY] == pytest.approx(lat.mean()) and cell[f"{rp.LATENCY}_low"] <= lat.mean()
+    one = rp.aggregate(runs[runs.recording == "meeting_a"], by="language")
+    assert (one.error_rate_low == one.error_rate_high).all() and list(one.condition) == ["cn", "en"]
+    empty = rp.aggregate(runs.iloc[0:0])
+    assert empty.empty and {"condition", "error_rate_low", "error_rate_high"} <= set(empty.columns)
+    assert rp.aggregate(runs, seed=0).equals(agg)  # a fixed seed gives the same intervals
+
+
+def test_condition_labels():
+    assert rp.condition_label({"language": "cn", "sample_rate": 8000, "format": "opus"}) == "cn · 8 kHz · opus"
+    assert rp.condition_label({"language": "multilingual", "language_hints": ["cn", "en"], "speed": float("inf")}) \
+        == "multilingual · hints cn, en · max"
+    assert rp.condition_label({"language_hints": None, "speed": 2}) == "2×"
+
+
+def cases(data) -> dict[str, tuple]:
+    runs, sentences, agg, by_two = data
+    return {
+        "metric_by_condition": (rp.metric_by_condition, agg, {}),
+        "language_rate_heatmap": (rp.language_rate_heatmap, by_two, {}),
+        "language_format_heatmap": (rp.language_rate_heatmap, rp.aggregate(runs, by=["language", "format"]),
+                                    {"cols": "format"}),
+        "latency_cdf": (rp.latency_cdf, rp.label_sentences(sentences, runs, by=["language", "sample_rate"]), {}),
+        "accuracy_vs_latency": (rp.accuracy_vs_latency, agg, {}),
+        "alignment_cn": (rp.alignment_view, CN_ALIGNMENT, {}),
+        "alignment_en": (rp.alignment_view, EN_ALIGNMENT, {}),
+    }
+
+
+def test_every_plot_renders_to_png_with_real_glyphs(data):
+    before = dict(matplotlib.rcParams)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, (plot, frame, kw) in cases(data).items():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*missing from font.*")  # a glyph drawn as a box
+            png = rp.render_png(plot, frame, **kw)
+        (ARTIFACTS / f"{name}.png").write_bytes(png)
+        coloured, colours, (height, width) = ink(png)
+        assert png.startswith(b"\x89PNG"), name
+        assert 0.02 < coloured < 0.9 and colours > 20 and width >= 400 and height >= 150, (name, coloured, colours)
+    assert dict(matplotlib.rcParams) == before  # no global style change
+
+
+def test_metric_by_condition_sorts_best_first_with_intervals(data):
+    agg = data[2]
+    ax = rp.metric_by_condition(agg, ax=Figure(figsize=(9, 5)).add_subplot())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == list(agg.sort_values("error_rate")["condition"]) and labels[0] == "cn · 16 kHz · pcm"
+    best = agg.sort_values("error_rate").iloc[0]
+    assert ax.texts[0].get_text().startswith(f"{best.error_rate * 100:.1f} %  [{best.error_rate_low * 100:.1f}–")
+    assert ax.get_xlabel() == "error rate (CER/WER, %) — mean and 95 % interval"
+    colors = rp.condition_colors(agg["condition"])
+    scatter = [to_hex(c) for c in ax.collections[-1].get_facecolors()]
+    assert scatter == [colors[c].lower() for c in labels]
+
+
+def test_heatmap_cells_carry_value_and_interval(data):
+    runs, _, _, by_two = data
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = rp.language_rate_heatmap(by_two, ax=fig.add_subplot())
+    cells = [t.get_text() for t in ax.texts]
+    en8 = by_two[(by_two.language == "en") & (by_two.sample_rate == 8000)].iloc[0]
+    assert f"{en8.error_rate * 100:.1f} %\n[{en8.error_rate_low * 100:.1f}–{en8.error_rate_high * 100:.1f} %]" in cells
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["16 kHz", "8 kHz"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cn", "en"]
+    assert fig.axes[1].get_ylabel() == "error rate (CER/WER, %)"  # the colour bar
+    partial = by_two[~((by_two.language == "cn") & (by_two.sample_rate == 8000))]
+    assert "–" in [t.get_text() for t in rp.language_rate_heatmap(partial, ax=Figure().add_subplot()).texts]
+    with pytest.raises(ValueError, match="aggregate"):
+        rp.language_rate_heatmap(data[2], ax=Figure().add_subplot())  # 8 rows for 4 cells
+
+
+def test_latency_cdf_marks_each_median(data):
+    runs, sentences, _, _ = data
+    labelled = rp.label_sentences(sentences, runs, by=["language", "format"])
+    ax = rp.latency_cdf(labelled, ax=Figure().add_subplot())
+    medians = {line.get_gid().removeprefix("median "): line.get_xdata()[0] for line in ax.get_lines()
+               if (line.get_gid() or "").startswith("median ")}
+    expected = labelled.groupby("condition")["latency_s"].median()
+    assert medians == pytest.approx(expected.to_dict()) and len(medians) == 4
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0].startswith("cn · opus  (median ") and legend[0].endswith("n=60)")  # 5 runs × 12
+    unlabelled = rp.latency_cdf(sentences, ax=Figure().add_subplot())  # falls back to condition_id
+    assert len(unlabelled.get_legend().get_texts()) == sentences["condition_id"].nunique()
+
+
+def test_accuracy_vs_latency_labels_every_condition(data):
+    agg = data[2]
+    ax = rp.accuracy_vs_latency(agg, ax=Figure().add_subplot())
+    assert sorted(t.get_text() for t in ax.texts) == sorted(agg["condition"])
+    assert len(ax.containers) == 8 and all(c.has_xerr and c.has_yerr for c in ax.containers)
+    assert ax.get_xlabel().startswith("median latency") and ax.get_ylim()[0] == 0
+    no_ci = agg.drop(columns=["error_rate_low", "error_rate_high"])
+    assert not any(c.has_yerr for c in rp.accuracy_vs_latency(no_ci, ax=Figure().add_subplot()).containers)
+
+
+def test_alignment_view_colours_tokens_by_op():
+    ax = rp.alignment_view(CN_ALIGNMENT, ax=Figure(figsize=(10, 2)).add_subplot())
+    assert ax.get_title(loc="left") == "Alignment: 2 substitutions, 1 deletion, 1 insertion"
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:6] == ["今", "天", "开", "会", "讨", "论"] and "召" in texts and "一" in texts
+    fills = {to_hex(p.get_facecolor()) for p in ax.patches}
+    assert {rp.OP_COLORS[op][0].lower() for op in rp.OP_COLORS} <= fills
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["reference", "hypothesis"]
+    assert all("WenQuanYi" in " ".join(t.get_fontfamily()) or len(t.get_fontfamily()) == 1 for t in ax.texts)
+    long = rp.alignment_view(EN_ALIGNMENT, ax=Figure().add_subplot())
+    assert len(long.get_yticklabels()) == 6  # 31 tokens wrapped onto three line pairs
+    frame = pd.DataFrame(CN_ALIGNMENT, columns=["op", "ref", "hyp"]).replace({"substitute": "sub"})
+    assert [t.get_text() for t in rp.alignment_view(frame, ax=Figure().add_subplot()).texts] == texts
+    with pytest.raises(ValueError, match="unknown alignment op"):
+        rp.alignment_view([("swap", "a", "b")], ax=Figure().add_subplot())
+
+
+@pytest.mark.parametrize("plot", [rp.metric_by_condition, rp.language_rate_heatmap, rp.accuracy_vs_latency,
+                                  rp.latency_cdf, rp.alignment_view])
+def test_empty_frames_say_no_data(plot, data):
+    runs, sentences, _, _ = data
+    frame = {rp.latency_cdf: sentences.iloc[0:0], rp.alignment_view: []}.get(plot, rp.aggregate(runs.iloc[0:0]))
+    ax = plot(frame, ax=Figure().add_subplot())
+    assert [t.get_text() for t in ax.texts] == ["no data"]
+    png = rp.render_png(plot, frame)
+    assert ink(png)[0] > 0.001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"empty_{plot.__name__}.png").write_bytes(png)

@@ -1,0 +1,431 @@
+"""Plots of an experiment grid: the run table and the sentence latency table of the run store.
+
+Same contract as :mod:`tingwu_nb.notebook.plots`: ``f(frame, ax=None, **kw) -> Axes``, drawn on
+``ax`` (a new figure when None), global rcParams untouched, CJK-capable fonts, "no data" for an
+empty frame; :func:`render_png` draws one plot on its own figure at its natural size.
+
+Typical use::
+
+    agg = aggregate(runs, by=["language", "sample_rate", "format"])   # mean + bootstrap interval
+    metric_by_condition(agg); language_rate_heatmap(aggregate(runs, by=["language", "sample_rate"]))
+    accuracy_vs_latency(agg); latency_cdf(label_sentences(sentences, runs))
+    alignment_view(score(reference, hypothesis, "en").alignment)
+
+A condition's label ("en · 16 kHz · pcm") comes from :func:`condition_label`; its colour from
+:func:`condition_colors` (sorted labels -> palette), so one set of conditions has the same colours
+in every plot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter
+
+from tingwu_nb.notebook import plots
+from tingwu_nb.notebook.fonts import font_family
+from tingwu_nb.notebook.plots import PALETTE, _axes, _columns, _finish, _no_data
+
+try:  # the shared implementation (research/stats.py); the local one has the same signature
+    from tingwu_nb.research.stats import bootstrap_ci
+except ImportError:  # pragma: no cover - only while research/stats.py does not exist
+    bootstrap_ci = None  # type: ignore[assignment]
+
+__all__ = ["DEFAULT_BY", "OP_COLORS", "accuracy_vs_latency", "aggregate", "alignment_view", "condition_colors",
+           "condition_label", "label_sentences", "language_rate_heatmap", "latency_cdf", "metric_by_condition",
+           "render_png"]
+
+#: The grid's usual factors: what :func:`aggregate` groups by when told nothing else.
+DEFAULT_BY = ("language", "sample_rate", "format")
+LATENCY = "latency_final_median_s"
+#: Alignment ops -> (fill, edge) colours; aliases ("sub", "del", "ins", "match") map onto them.
+OP_COLORS = {"equal": ("#EEEEEE", "#BDBDBD"), "substitute": ("#FFD59E", "#E69F00"),
+             "delete": ("#F6B8B8", "#C62828"), "insert": ("#BBDDF7", "#0072B2")}
+_ALIASES = {"sub": "substitute", "s": "substitute", "del": "delete", "d": "delete", "ins": "insert", "i": "insert",
+            "match": "equal", "ok": "equal", "c": "equal", "=": "equal"}
+_FONT = 10
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def condition_label(values: Mapping[str, Any]) -> str:
+    """A readable label for one condition: ``{"language": "en", "sample_rate": 8000}`` -> "en · 8 kHz".
+
+    ``sample_rate`` in kHz, ``speed`` as "2×" (inf as "max"), empty ``language_hints`` left out.
+    """
+    parts = []
+    for key, value in values.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if key == "sample_rate":
+            parts.append(f"{float(value) / 1000:g} kHz")
+        elif key == "speed":
+            parts.append("max" if math.isinf(float(value)) else f"{float(value):g}×")
+        elif key == "language_hints":
+            if str(_hashable(value)).strip():
+                parts.append(f"hints {_hashable(value)}")
+        else:
+            parts.append(str(_hashable(value)))
+    return " · ".join(parts) or "all"
+
+
+def condition_colors(labels: Iterable[Any]) -> dict[Any, str]:
+    """``{label: colour}``: the distinct labels sorted, then the palette in order (cycling)."""
+    distinct = sorted(set(labels), key=str)
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(distinct)}
+
+
+def _ci(values: np.ndarray, level: float, n: int, seed: int) -> tuple[float, float]:
+    if len(values) < 2:
+        return float(values[0]), float(values[0])
+    if bootstrap_ci is not None:
+        low, high = bootstrap_ci(values, statistic=np.mean, n=n, seed=seed, level=level)
+        return float(low), float(high)
+    rng = np.random.default_rng(seed)  # percentile bootstrap over recordings
+    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(axis=1)
+    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
+
+
+def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: str = "error_rate",
+              level: float = 0.95, n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per group of the run table: the mean of ``metric`` over recordings with a percentile
+    bootstrap interval (``research.stats.bootstrap_ci``) at ``level``.
+
+    Rows of one recording inside a group are averaged first, so the recording is the unit that is
+    resampled. Columns: ``by...``, ``condition`` (:func:`condition_label`), ``recordings``,
+    ``failed`` (runs without a value), ``scored_by`` ("WER", "CER", "CER/WER"), ``metric``,
+    ``metric_low``, ``metric_high``, and the same three for ``latency_final_median_s`` when the
+    runs have it. A group of one recording gets a zero-width interval; pass more recordings for
+    an honest one. Feed the result to the plots of this module.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    stats = [metric] + ([LATENCY] if LATENCY in runs.columns and metric != LATENCY else [])
+    columns = [*by, "condition", "recordings", "failed", "scored_by"]
+    columns += [c for s in stats for c in (s, f"{s}_low", f"{s}_high")]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    frame = runs.assign(**{col: runs[col].map(_hashable) for col in by})
+    rows = []
+    for key, group in frame.groupby(by, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(by, key))
+        row["condition"] = condition_label(row)
+        done = group[group[metric].notna()]
+        row["recordings"], row["failed"] = done["recording"].nunique(), len(group) - len(done)
+        row["scored_by"] = "/".join(sorted({str(m).upper() for m in done.get("metric", []) if pd.notna(m)}))
+        for stat in stats:
+            values = done.dropna(subset=[stat]).groupby("recording")[stat].mean().to_numpy(dtype=float)
+            mean = float(values.mean()) if len(values) else math.nan
+            low, high = _ci(values, level, n, seed) if len(values) else (math.nan, math.nan)
+            row.update({stat: mean, f"{stat}_low": low, f"{stat}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def label_sentences(sentences: pd.DataFrame, runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY) -> pd.DataFrame:
+    """The sentence latency table with a ``condition`` column (runs joined on ``condition_id``),
+    labelled like :func:`aggregate` with the same ``by``, ready for :func:`latency_cdf`."""
+    by = [by] if isinstance(by, str) else list(by)
+    labels = {cid: condition_label({col: row[col] for col in by})
+              for cid, row in runs.drop_duplicates("condition_id").set_index("condition_id").iterrows()}
+    return sentences.assign(condition=sentences["condition_id"].map(labels))
+
+
+def _is_rate(metric: str) -> bool:
+    return metric.endswith("rate")
+
+
+def _fmt(metric: str, value: float, unit: bool = True) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    if _is_rate(metric):
+        return f"{value * 100:.1f}" + (" %" if unit else "")
+    return f"{value:.2f}" + (" s" if unit and metric.endswith("_s") else "")
+
+
+def _axis_name(agg: pd.DataFrame, metric: str) -> str:
+    if metric == "error_rate":
+        scored = "/".join(sorted({p for s in agg.get("scored_by", []) if isinstance(s, str) for p in s.split("/")
+                                  if p}))
+        return f"error rate ({scored}, %)" if scored else "error rate (%)"
+    return metric.replace("_", " ") + (" (%)" if _is_rate(metric) else "")
+
+
+def _percent_axis(axis: Any, metric: str) -> None:
+    if _is_rate(metric):
+        axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v * 100:g}"))
+
+
+def _interval(agg: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
+    if f"{metric}_low" not in agg.columns or agg[f"{metric}_low"].isna().all():
+        return None
+    return agg[f"{metric}_low"].to_numpy(dtype=float), agg[f"{metric}_high"].to_numpy(dtype=float)
+
+
+def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str = "condition", ax: Axes | None = None,
+                        **kw: Any) -> Axes:
+    """Mean ``metric`` per condition (a frame of :func:`aggregate`) as a point with its interval
+    bar, best (lowest) on top, each labelled with its value and interval."""
+    title = kw.pop("title", f"{_axis_name(agg, metric).split(' (')[0].capitalize()} by condition")
+    frame = agg.dropna(subset=[metric]).sort_values(metric, kind="stable") if len(agg) else agg
+    ax = _axes(ax, _size_by_condition(frame))
+    if not len(frame):
+        return _no_data(ax, title)
+    mean, rows = frame[metric].to_numpy(dtype=float), np.arange(len(frame))
+    colors = condition_colors(agg[by])
+    bounds = _interval(frame, metric)
+    low, high = bounds if bounds is not None else (mean, mean)
+    ax.errorbar(mean, rows, xerr=[mean - low, high - mean], fmt="none", ecolor="#616161", elinewidth=1.6,
+                capsize=4)
+    ax.scatter(mean, rows, s=55, zorder=3, c=[colors[c] for c in frame[by]], edgecolors="white", linewidths=0.8)
+    right = float(np.nanmax(high))
+    for row, (m, lo, hi, n) in enumerate(zip(mean, low, high, frame.get("recordings", [None] * len(frame)))):
+        text = _fmt(metric, m) + (f"  [{_fmt(metric, lo, False)}–{_fmt(metric, hi)}]" if bounds is not None else "")
+        text += f"  n={n}" if n is not None else ""
+        ax.text(hi + right * 0.02, row, text, va="center", fontsize=_FONT - 1, color="#424242")
+    ax.set_yticks(rows, [plots._wrap(c, 30, 2) for c in frame[by]])
+    ax.set_ylim(len(frame) - 0.5, -0.5)
+    ax.set_xlim(0, right * 1.45 if right > 0 else 1)
+    _percent_axis(ax.xaxis, metric)
+    ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return _finish(ax, title, _axis_name(agg, metric) + (" — mean and 95 % interval" if bounds is not None else ""))
+
+
+def _size_by_condition(frame: pd.DataFrame) -> tuple[float, float]:
+    return 9, 1.4 + 0.42 * max(1, len(frame))
+
+
+def _order(values: Iterable[Any], name: str) -> list[Any]:
+    distinct = list(dict.fromkeys(values))
+    numeric = all(isinstance(v, (int, float, np.number)) for v in distinct)
+    return sorted(distinct, reverse=name == "sample_rate") if numeric else sorted(distinct, key=str)
+
+
+def _tick(name: str, value: Any) -> str:
+    return condition_label({name: value}) if name in ("sample_rate", "speed", "language_hints") else str(value)
+
+
+def language_rate_heatmap(agg: pd.DataFrame, metric: str = "error_rate", rows: str = "language",
+                          cols: str = "sample_rate", ax: Axes | None = None, cmap: str = "YlOrRd", **kw: Any) -> Axes:
+    """``metric`` on a ``rows`` × ``cols`` grid (a frame of ``aggregate(runs, by=[rows, cols])``),
+    each cell annotated with its mean and interval; a labelled colour bar. Missing cells are grey.
+
+    Raises ValueError when a cell has several rows (``agg`` grouped by more factors): aggregate by
+    exactly ``[rows, cols]`` first, or filter the frame.
+    """
+    title = kw.pop("title", f"{_axis_name(agg, metric).split(' (')[0].capitalize()}: "
+                            f"{rows.replace('_', ' ')} × {cols.replace('_', ' ')}")
+    frame = agg.dropna(subset=[metric]) if len(agg) else agg
+    ax = _axes(ax, _size_heatmap(frame, rows, cols))
+    if not len(frame):
+        return _no_data(ax, title)
+    if frame.duplicated([rows, cols]).any():
+        raise ValueError(f"several rows per {rows} × {cols} cell: use aggregate(runs, by=[{rows!r}, {cols!r}])")
+    r_keys, c_keys = _order(frame[rows], rows), _order(frame[cols], cols)
+    cell = frame.set_index([rows, cols])
+    grid = np.full((len(r_keys), len(c_keys)), np.nan)
+    for (r, c), value in cell[metric].items():
+        grid[r_keys.index(r), c_keys.index(c)] = value
+    scale = 100 if _is_rate(metric) else 1
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad="#E0E0E0")
+    image = ax.imshow(np.ma.masked_invalid(grid * scale), cmap=colormap, aspect="auto", vmin=0)
+    norm = image.norm
+    bounds = _interval(frame, metric) is not None
+    for i, r in enumerate(r_keys):
+        for j, c in enumerate(c_keys):
+            if (r, c) not in cell.index:
+                ax.text(j, i, "–", ha="center", va="center", fontsize=_FONT, color="#757575")
+                continue
+            got = cell.loc[(r, c)]
+            text = _fmt(metric, got[metric])
+            if bounds:
+                text += f"\n[{_fmt(metric, got[f'{metric}_low'], False)}–{_fmt(metric, got[f'{metric}_high'])}]"
+            shade = image.cmap(norm(got[metric] * scale))
+            dark = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] < 0.55
+            ax.text(j, i, text, ha="center", va="center", fontsize=_FONT, color="white" if dark else "#212121")
+    ax.set_xticks(range(len(c_keys)), [_tick(cols, c) for c in c_keys])
+    ax.set_yticks(range(len(r_keys)), [_tick(rows, r) for r in r_keys])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.06, pad=0.03)
+    bar.set_label(_axis_name(agg, metric), fontsize=_FONT, fontfamily=font_family())
+    bar.ax.tick_params(labelsize=_FONT - 1, labelfontfamily=font_family())
+    return _finish(ax, title, cols.replace("_", " "), rows.replace("_", " "))
+
+
+def _size_heatmap(frame: pd.DataFrame, rows: str, cols: str) -> tuple[float, float]:
+    n_rows = frame[rows].nunique() if len(frame) else 1
+    n_cols = frame[cols].nunique() if len(frame) else 1
+    return 2.6 + 1.7 * max(1, n_cols), 1.5 + 0.75 * max(1, n_rows)
+
+
+def latency_cdf(sentences: pd.DataFrame, by: str = "condition", ax: Axes | None = None, **kw: Any) -> Axes:
+    """Empirical CDF of per-sentence ``latency_s``, one curve per ``by`` value, medians marked.
+
+    ``by`` falls back to ``condition_id`` when the frame has no such column; give the sentence
+    table readable labels with :func:`label_sentences` first.
+    """
+    title = kw.pop("title", "Sentence latency (final result after end of speech)")
+    ax = _axes(ax, (9, 4))
+    if len(sentences) and by not in sentences.columns:
+        by = "condition_id"
+    frame = sentences.assign(latency_s=pd.to_numeric(sentences["latency_s"], errors="coerce")).dropna(
+        subset=["latency_s"]) if len(sentences) else sentences
+    if not len(frame):
+        return _no_data(ax, title)
+    colors = condition_colors(frame[by])
+    for label, group in sorted(frame.groupby(by, sort=False), key=lambda item: str(item[0])):
+        xs = np.sort(group["latency_s"].to_numpy(dtype=float))
+        ys = np.arange(1, len(xs) + 1) / len(xs)
+        median = float(np.median(xs))
+        ax.step(np.r_[xs[0], xs], np.r_[0, ys], where="post", color=colors[label], linewidth=1.8,
+                label=f"{label}  (median {median:.2f} s, n={len(xs)})")
+        ax.plot([median, median], [0, 0.5], color=colors[label], linestyle=":", linewidth=1.2, gid=f"median {label}")
+        ax.plot(median, 0.5, "o", color=colors[label], markersize=6, markeredgecolor="white", zorder=3)
+    ax.axhline(0.5, color="#9E9E9E", linewidth=0.6)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v * 100:.0f}"))
+    ax.grid(color="#E0E0E0", linewidth=0.6)
+    ax.legend(fontsize=_FONT - 1, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _finish(ax, title, "latency (s)", "sentences at or below (%)")
+
+
+def accuracy_vs_latency(agg: pd.DataFrame, metric: str = "error_rate", latency: str = LATENCY,
+                        by: str = "condition", ax: Axes | None = None, **kw: Any) -> Axes:
+    """Each condition (a frame of :func:`aggregate`) at (median final latency, ``metric``),
+    labelled, with interval bars on both axes when the frame has them. Down-left is better."""
+    title = kw.pop("title", "Accuracy versus latency")
+    frame = agg.dropna(subset=[metric, latency]) if len(agg) and latency in agg.columns else agg.iloc[0:0]
+    ax = _axes(ax, (8, 5))
+    if not len(frame):
+        return _no_data(ax, title)
+    x, y = frame[latency].to_numpy(dtype=float), frame[metric].to_numpy(dtype=float)
+    colors = condition_colors(agg[by])
+    x_ci, y_ci = _interval(frame, latency), _interval(frame, metric)
+    for i, label in enumerate(frame[by]):
+        xerr = [[x[i] - x_ci[0][i]], [x_ci[1][i] - x[i]]] if x_ci is not None else None
+        yerr = [[y[i] - y_ci[0][i]], [y_ci[1][i] - y[i]]] if y_ci is not None else None
+        ax.errorbar(x[i], y[i], xerr=xerr, yerr=yerr, fmt="o", color=colors[label], markersize=7, capsize=3,
+                    elinewidth=1.2, markeredgecolor="white")
+    for i, label in enumerate(frame[by]):  # alternate label sides to keep neighbours apart
+        order = int(np.argsort(np.argsort(y))[i])
+        dx, ha = (8, "left") if order % 2 == 0 else (-8, "right")
+        ax.annotate(plots._wrap(label, 24, 2), (x[i], y[i]), xytext=(dx, 6), textcoords="offset points", ha=ha,
+                    fontsize=_FONT - 1, color="#424242")
+    top = np.nanmax(y_ci[1]) if y_ci is not None else y.max()
+    right = np.nanmax(x_ci[1]) if x_ci is not None else x.max()
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
+    ax.set_xlim(0, right * 1.2 if right > 0 else 1)
+    ax.margins(0.1)
+    _percent_axis(ax.yaxis, metric)
+    ax.grid(color="#E0E0E0", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return _finish(ax, title, "median latency of the final result (s)", _axis_name(agg, metric))
+
+
+def _steps(alignment: Any) -> list[tuple[str, str, str]]:
+    if hasattr(alignment, "alignment"):
+        alignment = alignment.alignment
+    if isinstance(alignment, pd.DataFrame):
+        alignment = list(alignment[["op", "ref", "hyp"]].itertuples(index=False, name=None))
+    steps = []
+    for op, ref, hyp in alignment or []:
+        op = _ALIASES.get(str(op).lower(), str(op).lower())
+        if op not in OP_COLORS:
+            raise ValueError(f"unknown alignment op {op!r}: expected one of {sorted(OP_COLORS)}")
+        clean = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in (ref, hyp)]
+        steps.append((op, clean[0], clean[1]))
+    return steps
+
+
+def _lines(steps: list[tuple[str, str, str]], width: int) -> list[list[tuple[float, float, tuple[str, str, str]]]]:
+    lines: list[list[tuple[float, float, tuple[str, str, str]]]] = [[]]
+    x = 0.0
+    for step in steps:
+        w = max(_columns(step[1]), _columns(step[2]), 1) + 1.2
+        if lines[-1] and x + w > width:
+            lines.append([])
+            x = 0.0
+        lines[-1].append((x, w, step))
+        x += w + 0.4
+    return lines
+
+
+def alignment_view(alignment: Any, ax: Axes | None = None, width: int = 64, **kw: Any) -> Axes:
+    """One sentence's alignment as two aligned rows of tokens (reference over hypothesis),
+    coloured by op: equal grey, substitute orange, delete red, insert blue.
+
+    ``alignment``: a list of ``(op, ref, hyp)`` (``Score.alignment``), a Score, or a frame with
+    op/ref/hyp columns. Long sentences wrap at ``width`` columns (a CJK character counts two).
+    """
+    steps = _steps(alignment)
+    counts = {op: sum(s[0] == op for s in steps) for op in OP_COLORS}
+    title = kw.pop("title", "Alignment: " + ", ".join(
+        f"{counts[op]} {name}{'s' if counts[op] != 1 else ''}" for op, name in
+        (("substitute", "substitution"), ("delete", "deletion"), ("insert", "insertion"))))
+    lines = _lines(steps, width)
+    ax = _axes(ax, _size_alignment(lines))
+    if not steps:
+        return _no_data(ax, "Alignment")
+    family = font_family()
+    ticks, labels = [], []
+    for k, line in enumerate(lines):
+        for row, side in ((3 * k, 1), (3 * k + 1, 2)):
+            ticks.append(row)
+            labels.append("reference" if side == 1 else "hypothesis")
+            for x, w, step in line:
+                fill, edge = OP_COLORS[step[0]]
+                token = step[side]
+                ax.add_patch(Rectangle((x, row - 0.4), w, 0.8, facecolor=fill if token else "white", edgecolor=edge,
+                                       linewidth=1.0, linestyle="-" if token else (0, (2, 2))))
+                ax.text(x + w / 2, row, token or "·", ha="center", va="center", fontsize=_FONT + 1,
+                        color="#212121" if token else edge, fontfamily=family)
+    ax.set_xlim(-0.3, max(width, max(x + w for line in lines for x, w, _ in line)) + 0.3)
+    ax.set_ylim(3 * len(lines) - 1.4, -0.6)
+    ax.set_yticks(ticks, labels)
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    names = {"equal": "correct", "substitute": "substituted", "delete": "deleted", "insert": "inserted"}
+    ax.legend(handles=[Patch(facecolor=f, edgecolor=e, label=names[op]) for op, (f, e) in OP_COLORS.items()],
+              fontsize=_FONT - 1, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, 0), borderaxespad=0.2)
+    return _finish(ax, title)
+
+
+def _size_alignment(lines: list) -> tuple[float, float]:
+    return 10, 1.2 + 0.85 * max(1, len(lines))
+
+
+def render_png(plot: Callable[..., Axes], frame: Any, *args: Any, dpi: int = 100,
+               size: tuple[float, float] | None = None, **kw: Any) -> bytes:
+    """Draw one plot of this module on its own figure (no pyplot) and return PNG bytes;
+    ``size`` defaults to the plot's natural size for this frame."""
+    if size is None:
+        size = _natural_size(plot, frame, **kw)
+    return plots.render_png(plot, frame, *args, dpi=dpi, size=size, **kw)
+
+
+def _natural_size(plot: Callable[..., Axes], frame: Any, **kw: Any) -> tuple[float, float]:
+    if plot is metric_by_condition:
+        return _size_by_condition(frame)
+    if plot is language_rate_heatmap:
+        return _size_heatmap(frame, kw.get("rows", "language"), kw.get("cols", "sample_rate"))
+    if plot is alignment_view:
+        return _size_alignment(_lines(_steps(frame), kw.get("width", 64)))
+    return (8, 5) if plot is accuracy_vs_latency else (9, 4)
+
