@@ -105,3 +105,20 @@ def test_per_speaker_error_rate_counts_hypothesis_text_by_time():
     per = speaker_scores(REF, hyp, "en").per_speaker.set_index("speaker")
     assert per.loc["A", "deletions"] == 1 and per.loc["A", "error_rate"] == pytest.approx(1 / 6)
     assert per.loc["B", "error_rate"] == 0.0
+
+
+def test_without_opencc_traditional_is_kept_and_one_warning_says_so(monkeypatch):
+    import sys
+
+    from tingwu_nb.research import normalize as mod
+
+    monkeypatch.setitem(sys.modules, "opencc", None)  # import opencc -> ImportError
+    monkeypatch.setattr(mod, "_converter", None)
+    monkeypatch.setattr(mod, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="opencc is not installed"):
+        assert normalize("天氣", "cn") == "天氣"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert normalize("天氣", "yue") == "天氣"  # warned once per process only
