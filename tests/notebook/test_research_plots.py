@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from tingwu_nb.notebook import research_plots as rp
+from tingwu_nb.research.metrics import score
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "research_plots"
 BASE = {("en", 16000): 0.09, ("en", 8000): 0.34, ("cn", 16000): 0.06, ("cn", 8000): 0.21}
@@ -42,14 +43,19 @@ def grid() -> tuple[pd.DataFrame, pd.DataFrame]:
         for (language, rate), base in BASE.items():
             for fmt in ("pcm", "opus"):
                 cid = f"{recording}-{language}-{rate}-{fmt}"
-                error = base + (0.025 if fmt == "opus" else 0) + (rec_i - 1) * 0.02 + rng.normal(0, 0.01)
+                length = (300, 500, 120)[rec_i]  # reference tokens: pooled rates weigh meeting_b most
+                errors = round(length * (base + (0.025 if fmt == "opus" else 0) + (rec_i - 1) * 0.02
+                                         + rng.normal(0, 0.01)))
+                subs, dels = errors // 2, errors // 4
                 lat = rng.gamma(6, 0.13, 12) + (0.25 if fmt == "opus" else 0) + (0.1 if language == "cn" else 0)
                 failed = recording == "standup" and language == "cn" and rate == 8000 and fmt == "opus"
                 runs.append({"condition_id": cid, "recording": recording, "language": language,
                              "language_hints": None, "sample_rate": rate, "format": fmt, "speed": 10.0,
                              "status": "FAILED" if failed else "COMPLETED", "error": "timeout" if failed else None,
                              "metric": "wer" if language == "en" else "cer",
-                             "error_rate": np.nan if failed else error, "reference_length": 300, "sentences": 12,
+                             "error_rate": np.nan if failed else errors / length, "substitutions": subs,
+                             "deletions": dels, "insertions": errors - subs - dels, "hits": length - subs - dels,
+                             "reference_length": length, "sentences": 12,
                              "latency_final_median_s": np.nan if failed else float(np.median(lat)),
                              "latency_final_p90_s": np.nan if failed else float(np.quantile(lat, 0.9))})
                 if not failed:
@@ -74,17 +80,26 @@ def test_aggregate_averages_recordings_and_bootstraps_an_interval(data):
     runs, _, agg, by_two = data
     assert len(agg) == 8 and len(by_two) == 4
     row = agg[(agg.language == "en") & (agg.sample_rate == 8000) & (agg.format == "pcm")].iloc[0]
-    values = runs[(runs.language == "en") & (runs.sample_rate == 8000) & (runs.format == "pcm")]["error_rate"]
-    assert row.error_rate == pytest.approx(values.mean()) and row.recordings == 3 and row.failed == 0
+    cell_runs = runs[(runs.language == "en") & (runs.sample_rate == 8000) & (runs.format == "pcm")]
+    errors = cell_runs[["substitutions", "deletions", "insertions"]].sum(axis=1)
+    pooled = errors.sum() / cell_runs["reference_length"].sum()  # a corpus WER, not the mean of rates
+    assert row.error_rate == pytest.approx(pooled) and pooled != pytest.approx(cell_runs["error_rate"].mean())
+    assert row.recordings == 3 and row.failed == 0
     assert row.error_rate_low < row.error_rate < row.error_rate_high
-    assert values.min() <= row.error_rate_low and row.error_rate_high <= values.max()  # means of resamples
+    values = cell_runs["error_rate"]
+    assert values.min() <= row.error_rate_low and row.error_rate_high <= values.max()  # pooled resamples
     assert row.condition == "en · 8 kHz · pcm" and row.scored_by == "WER"
     failed = agg[(agg.language == "cn") & (agg.sample_rate == 8000) & (agg.format == "opus")].iloc[0]
     assert failed.recordings == 2 and failed.failed == 1
     # by [language, sample_rate]: each recording's pcm and opus rows averaged first, then over recordings
     cell = by_two[(by_two.language == "en") & (by_two.sample_rate == 16000)].iloc[0]
-    per_rec = runs[(runs.language == "en") & (runs.sample_rate == 16000)].groupby("recording")["error_rate"].mean()
-    assert cell.error_rate == pytest.approx(per_rec.mean()) and cell.recordings == 3
+    both = runs[(runs.language == "en") & (runs.sample_rate == 16000)]
+    pooled = both[["substitutions", "deletions", "insertions"]].sum().sum() / both["reference_length"].sum()
+    assert cell.error_rate == pytest.approx(pooled) and cell.recordings == 3
+    # without counts: the mean over recordings of each recording's mean rate
+    plain = rp.aggregate(runs.drop(columns=["substitutions"]), by=["language", "sample_rate"])
+    per_rec = both.groupby("recording")["error_rate"].mean()
+    assert plain.set_index(["language", "sample_rate"]).loc[("en", 16000), "error_rate"] == pytest.approx(per_rec.mean())
     lat = runs[(runs.language == "en") & (runs.sample_rate == 16000)].groupby("recording")[rp.LATENCY].mean()
     assert cell[rp.LATENCY] == pytest.approx(lat.mean()) and cell[f"{rp.LATENCY}_low"] <= lat.mean()
     one = rp.aggregate(runs[runs.recording == "meeting_a"], by="language")
@@ -112,6 +127,8 @@ def cases(data) -> dict[str, tuple]:
         "accuracy_vs_latency": (rp.accuracy_vs_latency, agg, {}),
         "alignment_cn": (rp.alignment_view, CN_ALIGNMENT, {}),
         "alignment_en": (rp.alignment_view, EN_ALIGNMENT, {}),
+        "alignment_scored_en": (rp.alignment_view, score("Good morning, everyone. Let's review the third-quarter "
+                                "budget.", "good morning everyone lets view the quarter uh budget", "en"), {}),
     }
 
 
@@ -195,6 +212,10 @@ def test_alignment_view_colours_tokens_by_op():
     assert len(long.get_yticklabels()) == 6  # 31 tokens wrapped onto three line pairs
     frame = pd.DataFrame(CN_ALIGNMENT, columns=["op", "ref", "hyp"]).replace({"substitute": "sub"})
     assert [t.get_text() for t in rp.alignment_view(frame, ax=Figure().add_subplot()).texts] == texts
+    real = score("今天开会讨论预算和招聘", "今天开会预算问题和招聘人", "cn")  # a Score straight from metrics
+    view = rp.alignment_view(real, ax=Figure().add_subplot())
+    assert view.get_title(loc="left").startswith(f"Alignment: {real.substitutions} substitution")
+    assert len(view.patches) == 2 * len(real.alignment) and real.deletions + real.insertions > 0
     with pytest.raises(ValueError, match="unknown alignment op"):
         rp.alignment_view([("swap", "a", "b")], ax=Figure().add_subplot())
 

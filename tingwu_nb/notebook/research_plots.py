@@ -11,6 +11,7 @@ Typical use::
     accuracy_vs_latency(agg); latency_cdf(label_sentences(sentences, runs))
     alignment_view(score(reference, hypothesis, "en").alignment)
 
+``alignment_view`` lives in :mod:`tingwu_nb.notebook.alignment_plot` (re-exported here).
 A condition's label ("en · 16 kHz · pcm") comes from :func:`condition_label`; its colour from
 :func:`condition_colors` (sorted labels -> palette), so one set of conditions has the same colours
 in every plot.
@@ -26,17 +27,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from tingwu_nb.notebook import plots
+from tingwu_nb.notebook.alignment_plot import OP_COLORS, alignment_size, alignment_view
 from tingwu_nb.notebook.fonts import font_family
 from tingwu_nb.notebook.plots import PALETTE, _axes, _columns, _finish, _no_data
-
-try:  # the shared implementation (research/stats.py); the local one has the same signature
-    from tingwu_nb.research.stats import bootstrap_ci
-except ImportError:  # pragma: no cover - only while research/stats.py does not exist
-    bootstrap_ci = None  # type: ignore[assignment]
+from tingwu_nb.research.stats import bootstrap_ci, corpus_error_rate
 
 __all__ = ["DEFAULT_BY", "OP_COLORS", "accuracy_vs_latency", "aggregate", "alignment_view", "condition_colors",
            "condition_label", "label_sentences", "language_rate_heatmap", "latency_cdf", "metric_by_condition",
@@ -45,11 +42,7 @@ __all__ = ["DEFAULT_BY", "OP_COLORS", "accuracy_vs_latency", "aggregate", "align
 #: The grid's usual factors: what :func:`aggregate` groups by when told nothing else.
 DEFAULT_BY = ("language", "sample_rate", "format")
 LATENCY = "latency_final_median_s"
-#: Alignment ops -> (fill, edge) colours; aliases ("sub", "del", "ins", "match") map onto them.
-OP_COLORS = {"equal": ("#EEEEEE", "#BDBDBD"), "substitute": ("#FFD59E", "#E69F00"),
-             "delete": ("#F6B8B8", "#C62828"), "insert": ("#BBDDF7", "#0072B2")}
-_ALIASES = {"sub": "substitute", "s": "substitute", "del": "delete", "d": "delete", "ins": "insert", "i": "insert",
-            "match": "equal", "ok": "equal", "c": "equal", "=": "equal"}
+_COUNTS = ("substitutions", "deletions", "insertions", "reference_length")
 _FONT = 10
 
 
@@ -86,24 +79,30 @@ def condition_colors(labels: Iterable[Any]) -> dict[Any, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(distinct)}
 
 
-def _ci(values: np.ndarray, level: float, n: int, seed: int) -> tuple[float, float]:
-    if len(values) < 2:
-        return float(values[0]), float(values[0])
-    if bootstrap_ci is not None:
-        low, high = bootstrap_ci(values, statistic=np.mean, n=n, seed=seed, level=level)
-        return float(low), float(high)
-    rng = np.random.default_rng(seed)  # percentile bootstrap over recordings
-    means = values[rng.integers(0, len(values), size=(n, len(values)))].mean(axis=1)
-    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
+def _summary(done: pd.DataFrame, stat: str, level: float, n: int, seed: int) -> tuple[float, float, float]:
+    """(estimate, low, high) over recordings: pooled errors / reference length for ``error_rate``
+    when the counts exist (as ``research.stats.corpus_error_rate``), else the mean."""
+    kw = {"n": n, "seed": seed, "level": level}
+    if stat == "error_rate" and set(_COUNTS) <= set(done.columns):
+        per = done.dropna(subset=list(_COUNTS)).groupby("recording")[list(_COUNTS)].sum()
+        if len(per) and per["reference_length"].sum() > 0:
+            got = corpus_error_rate(per[list(_COUNTS[:3])].sum(axis=1).to_numpy(float),
+                                    per["reference_length"].to_numpy(float), **kw)
+            return got["error_rate"], got["low"], got["high"]
+    values = done.dropna(subset=[stat]).groupby("recording")[stat].mean().to_numpy(dtype=float)
+    if not len(values):
+        return math.nan, math.nan, math.nan
+    return (float(values.mean()), *bootstrap_ci(values, statistic=np.mean, **kw))
 
 
 def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: str = "error_rate",
               level: float = 0.95, n: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """One row per group of the run table: the mean of ``metric`` over recordings with a percentile
-    bootstrap interval (``research.stats.bootstrap_ci``) at ``level``.
+    """One row per group of the run table: ``metric`` over recordings with a percentile bootstrap
+    interval at ``level`` (``research.stats``), the recording being the resampled unit.
 
-    Rows of one recording inside a group are averaged first, so the recording is the unit that is
-    resampled. Columns: ``by...``, ``condition`` (:func:`condition_label`), ``recordings``,
+    ``error_rate`` is pooled like a corpus WER/CER (sum of S+D+I over sum of reference lengths of
+    the group's recordings) when the run table has the counts; other metrics (and error rates
+    without counts) are the mean of per-recording means. Columns: ``by...``, ``condition`` (:func:`condition_label`), ``recordings``,
     ``failed`` (runs without a value), ``scored_by`` ("WER", "CER", "CER/WER"), ``metric``,
     ``metric_low``, ``metric_high``, and the same three for ``latency_final_median_s`` when the
     runs have it. A group of one recording gets a zero-width interval; pass more recordings for
@@ -125,10 +124,7 @@ def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: 
         row["recordings"], row["failed"] = done["recording"].nunique(), len(group) - len(done)
         row["scored_by"] = "/".join(sorted({str(m).upper() for m in done.get("metric", []) if pd.notna(m)}))
         for stat in stats:
-            values = done.dropna(subset=[stat]).groupby("recording")[stat].mean().to_numpy(dtype=float)
-            mean = float(values.mean()) if len(values) else math.nan
-            low, high = _ci(values, level, n, seed) if len(values) else (math.nan, math.nan)
-            row.update({stat: mean, f"{stat}_low": low, f"{stat}_high": high})
+            row.update(zip((stat, f"{stat}_low", f"{stat}_high"), _summary(done, stat, level, n, seed)))
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
@@ -321,94 +317,49 @@ def accuracy_vs_latency(agg: pd.DataFrame, metric: str = "error_rate", latency: 
         yerr = [[y[i] - y_ci[0][i]], [y_ci[1][i] - y[i]]] if y_ci is not None else None
         ax.errorbar(x[i], y[i], xerr=xerr, yerr=yerr, fmt="o", color=colors[label], markersize=7, capsize=3,
                     elinewidth=1.2, markeredgecolor="white")
-    for i, label in enumerate(frame[by]):  # alternate label sides to keep neighbours apart
-        order = int(np.argsort(np.argsort(y))[i])
-        dx, ha = (8, "left") if order % 2 == 0 else (-8, "right")
-        ax.annotate(plots._wrap(label, 24, 2), (x[i], y[i]), xytext=(dx, 6), textcoords="offset points", ha=ha,
-                    fontsize=_FONT - 1, color="#424242")
-    top = np.nanmax(y_ci[1]) if y_ci is not None else y.max()
-    right = np.nanmax(x_ci[1]) if x_ci is not None else x.max()
-    ax.set_ylim(0, top * 1.15 if top > 0 else 1)
-    ax.set_xlim(0, right * 1.2 if right > 0 else 1)
-    ax.margins(0.1)
+    x_lo, x_hi = (x_ci if x_ci is not None else (x, x))
+    y_hi = y_ci[1] if y_ci is not None else y
+    span = max(np.nanmax(x_hi) - np.nanmin(x_lo), 0.05)
+    ax.set_xlim(max(0, np.nanmin(x_lo) - 0.25 * span), np.nanmax(x_hi) + 0.25 * span)
+    ax.set_ylim(0, np.nanmax(y_hi) * 1.15 if np.nanmax(y_hi) > 0 else 1)
+    _label_points(ax, x, y, [plots._wrap(c, 24, 2) for c in frame[by]], x_ci, y_ci)
     _percent_axis(ax.yaxis, metric)
     ax.grid(color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
     return _finish(ax, title, "median latency of the final result (s)", _axis_name(agg, metric))
 
 
-def _steps(alignment: Any) -> list[tuple[str, str, str]]:
-    if hasattr(alignment, "alignment"):
-        alignment = alignment.alignment
-    if isinstance(alignment, pd.DataFrame):
-        alignment = list(alignment[["op", "ref", "hyp"]].itertuples(index=False, name=None))
-    steps = []
-    for op, ref, hyp in alignment or []:
-        op = _ALIASES.get(str(op).lower(), str(op).lower())
-        if op not in OP_COLORS:
-            raise ValueError(f"unknown alignment op {op!r}: expected one of {sorted(OP_COLORS)}")
-        clean = ["" if t is None or (isinstance(t, float) and math.isnan(t)) else str(t) for t in (ref, hyp)]
-        steps.append((op, clean[0], clean[1]))
-    return steps
+_SIDES = ((7, 3, "left", "bottom"), (-7, 3, "right", "bottom"), (7, -3, "left", "top"), (-7, -3, "right", "top"),
+          (0, 8, "center", "bottom"), (0, -8, "center", "top"))
 
 
-def _lines(steps: list[tuple[str, str, str]], width: int) -> list[list[tuple[float, float, tuple[str, str, str]]]]:
-    lines: list[list[tuple[float, float, tuple[str, str, str]]]] = [[]]
-    x = 0.0
-    for step in steps:
-        w = max(_columns(step[1]), _columns(step[2]), 1) + 1.2
-        if lines[-1] and x + w > width:
-            lines.append([])
-            x = 0.0
-        lines[-1].append((x, w, step))
-        x += w + 0.4
-    return lines
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
-def alignment_view(alignment: Any, ax: Axes | None = None, width: int = 64, **kw: Any) -> Axes:
-    """One sentence's alignment as two aligned rows of tokens (reference over hypothesis),
-    coloured by op: equal grey, substitute orange, delete red, insert blue.
-
-    ``alignment``: a list of ``(op, ref, hyp)`` (``Score.alignment``), a Score, or a frame with
-    op/ref/hyp columns. Long sentences wrap at ``width`` columns (a CJK character counts two).
-    """
-    steps = _steps(alignment)
-    counts = {op: sum(s[0] == op for s in steps) for op in OP_COLORS}
-    title = kw.pop("title", "Alignment: " + ", ".join(
-        f"{counts[op]} {name}{'s' if counts[op] != 1 else ''}" for op, name in
-        (("substitute", "substitution"), ("delete", "deletion"), ("insert", "insertion"))))
-    lines = _lines(steps, width)
-    ax = _axes(ax, _size_alignment(lines))
-    if not steps:
-        return _no_data(ax, "Alignment")
-    family = font_family()
-    ticks, labels = [], []
-    for k, line in enumerate(lines):
-        for row, side in ((3 * k, 1), (3 * k + 1, 2)):
-            ticks.append(row)
-            labels.append("reference" if side == 1 else "hypothesis")
-            for x, w, step in line:
-                fill, edge = OP_COLORS[step[0]]
-                token = step[side]
-                ax.add_patch(Rectangle((x, row - 0.4), w, 0.8, facecolor=fill if token else "white", edgecolor=edge,
-                                       linewidth=1.0, linestyle="-" if token else (0, (2, 2))))
-                ax.text(x + w / 2, row, token or "·", ha="center", va="center", fontsize=_FONT + 1,
-                        color="#212121" if token else edge, fontfamily=family)
-    ax.set_xlim(-0.3, max(width, max(x + w for line in lines for x, w, _ in line)) + 0.3)
-    ax.set_ylim(3 * len(lines) - 1.4, -0.6)
-    ax.set_yticks(ticks, labels)
-    ax.set_xticks([])
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    names = {"equal": "correct", "substitute": "substituted", "delete": "deleted", "insert": "inserted"}
-    ax.legend(handles=[Patch(facecolor=f, edgecolor=e, label=names[op]) for op, (f, e) in OP_COLORS.items()],
-              fontsize=_FONT - 1, frameon=False, ncol=4, loc="upper left", bbox_to_anchor=(0, 0), borderaxespad=0.2)
-    return _finish(ax, title)
-
-
-def _size_alignment(lines: list) -> tuple[float, float]:
-    return 10, 1.2 + 0.85 * max(1, len(lines))
+def _label_points(ax: Axes, x: np.ndarray, y: np.ndarray, labels: list[str], x_ci: Any, y_ci: Any) -> None:
+    """Annotate each point on the side (of six) where its estimated text box overlaps least with
+    the markers, interval bars, labels already placed and the outside of the axes."""
+    to_px, k, frame = ax.transData.transform, ax.figure.dpi / 72, ax.bbox.extents
+    px = to_px(np.c_[x, y])
+    boxes = [(a - 6, b - 6, a + 6, b + 6) for a, b in px]
+    for ci, pad, at in ((x_ci, (0, 2), lambda i, v: (v, y[i])), (y_ci, (2, 0), lambda i, v: (x[i], v))):
+        boxes += [(*(to_px(at(i, ci[0][i])) - pad), *(to_px(at(i, ci[1][i])) + pad)) for i in
+                  (range(len(x)) if ci is not None else ())]
+    for i in np.argsort(-y):
+        lines = labels[i].split("\n")
+        w, h = max(_columns(t) for t in lines) * 5.6 * k, len(lines) * 11.5 * k
+        options = []
+        for dx, dy, ha, va in _SIDES:
+            x0 = px[i][0] + dx * k - {"left": 0, "right": w, "center": w / 2}[ha]
+            y0 = px[i][1] + dy * k - (h if va == "top" else 0)
+            box = (x0, y0, x0 + w, y0 + h)
+            cost = sum(_overlap(box, o) for o in boxes) + 3 * (w * h - _overlap(box, frame))
+            options.append((cost, box, dx, dy, ha, va))
+        _, box, dx, dy, ha, va = min(options, key=lambda o: o[0])
+        boxes.append(box)
+        ax.annotate(labels[i], (x[i], y[i]), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    fontsize=_FONT - 1, color="#424242")
 
 
 def render_png(plot: Callable[..., Axes], frame: Any, *args: Any, dpi: int = 100,
@@ -426,6 +377,6 @@ def _natural_size(plot: Callable[..., Axes], frame: Any, **kw: Any) -> tuple[flo
     if plot is language_rate_heatmap:
         return _size_heatmap(frame, kw.get("rows", "language"), kw.get("cols", "sample_rate"))
     if plot is alignment_view:
-        return _size_alignment(_lines(_steps(frame), kw.get("width", 64)))
+        return alignment_size(frame, kw.get("width", 64))
     return (8, 5) if plot is accuracy_vs_latency else (9, 4)
 
