@@ -179,8 +179,11 @@ async def run_grid(
                 bar.set_postfix_str(f"{cell.label()}: {row['status']}", refresh=False)
                 bar.update(1)
 
-        try:
-            await asyncio.gather(*(one(c, i) for c, i in todo))
+        try:  # return_exceptions: on cancel, wait for every running session's cleanup, not the first
+            outcomes = await asyncio.gather(*(one(c, i) for c, i in todo), return_exceptions=True)
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if failure is not None:  # a store write failed: not a cell error
+                raise failure
         finally:
             if bar is not None:
                 bar.close()
