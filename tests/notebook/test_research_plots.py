@@ -153,7 +153,9 @@ def test_metric_by_condition_sorts_best_first_with_intervals(data):
     assert labels == list(agg.sort_values("error_rate")["condition"]) and labels[0] == "cn · 16 kHz · pcm"
     best = agg.sort_values("error_rate").iloc[0]
     assert ax.texts[0].get_text().startswith(f"{best.error_rate * 100:.1f} %  [{best.error_rate_low * 100:.1f}–")
-    assert ax.get_xlabel() == "error rate (CER/WER, %) — mean and 95 % interval"
+    assert ax.get_xlabel() == "error rate (CER/WER, %) — 95 % bootstrap interval"
+    narrow = rp.metric_by_condition(rp.aggregate(data[0], level=0.8), ax=Figure().add_subplot())
+    assert narrow.get_xlabel().endswith("— 80 % bootstrap interval")
     colors = rp.condition_colors(agg["condition"])
     scatter = [to_hex(c) for c in ax.collections[-1].get_facecolors()]
     assert scatter == [colors[c].lower() for c in labels]

@@ -6,7 +6,7 @@ empty frame; :func:`render_png` draws one plot on its own figure at its natural 
 
 Typical use::
 
-    agg = aggregate(runs, by=["language", "sample_rate", "format"])   # mean + bootstrap interval
+    agg = aggregate(runs, by=["language", "sample_rate", "format"])   # estimate + bootstrap interval
     metric_by_condition(agg); language_rate_heatmap(aggregate(runs, by=["language", "sample_rate"]))
     accuracy_vs_latency(agg); latency_cdf(label_sentences(sentences, runs))
     alignment_view(score(reference, hypothesis, "en").alignment)
@@ -126,7 +126,9 @@ def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: 
         for stat in stats:
             row.update(zip((stat, f"{stat}_low", f"{stat}_high"), _summary(done, stat, level, n, seed)))
         rows.append(row)
-    return pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out.attrs["level"] = level  # the plots print it
+    return out
 
 
 def label_sentences(sentences: pd.DataFrame, runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY) -> pd.DataFrame:
@@ -171,8 +173,8 @@ def _interval(agg: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray] |
 
 def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str = "condition", ax: Axes | None = None,
                         **kw: Any) -> Axes:
-    """Mean ``metric`` per condition (a frame of :func:`aggregate`) as a point with its interval
-    bar, best (lowest) on top, each labelled with its value and interval."""
+    """``metric`` per condition (a frame of :func:`aggregate`) as a point with its interval bar,
+    best (lowest) on top, each labelled with its value, interval and number of recordings."""
     title = kw.pop("title", f"{_axis_name(agg, metric).split(' (')[0].capitalize()} by condition")
     frame = agg.dropna(subset=[metric]).sort_values(metric, kind="stable") if len(agg) else agg
     ax = _axes(ax, _size_by_condition(frame))
@@ -196,7 +198,8 @@ def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str =
     _percent_axis(ax.xaxis, metric)
     ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
-    return _finish(ax, title, _axis_name(agg, metric) + (" — mean and 95 % interval" if bounds is not None else ""))
+    level = f" — {agg.attrs.get('level', 0.95) * 100:g} % bootstrap interval" if bounds is not None else ""
+    return _finish(ax, title, _axis_name(agg, metric) + level)
 
 
 def _size_by_condition(frame: pd.DataFrame) -> tuple[float, float]:
