@@ -154,6 +154,7 @@ def test_metric_by_condition_sorts_best_first_with_intervals(data):
     best = agg.sort_values("error_rate").iloc[0]
     assert ax.texts[0].get_text().startswith(f"{best.error_rate * 100:.1f} %  [{best.error_rate_low * 100:.1f}–")
     assert ax.get_xlabel() == "error rate (CER/WER, %) — 95 % bootstrap interval"
+    assert [t.get_text().split("  ")[-1] for t in ax.texts if "failed" in t.get_text()] == ["n=2, 1 failed"]
     narrow = rp.metric_by_condition(rp.aggregate(data[0], level=0.8), ax=Figure().add_subplot())
     assert narrow.get_xlabel().endswith("— 80 % bootstrap interval")
     colors = rp.condition_colors(agg["condition"])

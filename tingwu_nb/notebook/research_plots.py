@@ -188,9 +188,10 @@ def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str =
                 capsize=4)
     ax.scatter(mean, rows, s=55, zorder=3, c=[colors[c] for c in frame[by]], edgecolors="white", linewidths=0.8)
     right = float(np.nanmax(high))
-    for row, (m, lo, hi, n) in enumerate(zip(mean, low, high, frame.get("recordings", [None] * len(frame)))):
+    counts = zip(frame.get("recordings", [None] * len(frame)), frame.get("failed", [0] * len(frame)))
+    for row, (m, lo, hi, (n, failed)) in enumerate(zip(mean, low, high, counts)):
         text = _fmt(metric, m) + (f"  [{_fmt(metric, lo, False)}–{_fmt(metric, hi)}]" if bounds is not None else "")
-        text += f"  n={n}" if n is not None else ""
+        text += (f"  n={n}" if n is not None else "") + (f", {failed} failed" if failed else "")
         ax.text(hi + right * 0.02, row, text, va="center", fontsize=_FONT - 1, color="#424242")
     ax.set_yticks(rows, [plots._wrap(c, 30, 2) for c in frame[by]])
     ax.set_ylim(len(frame) - 0.5, -0.5)
