@@ -87,22 +87,16 @@ def _segments(reference: Reference, hyp: pd.DataFrame, language: str) -> pd.Data
 
 
 def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Score and time one finished session: (run-row fields, sentences, segments)."""
+    """Score and time one finished session: (run-row fields, sentence latency, segments)."""
+    from tingwu_nb.research.latency import latency_summary, session_latency, stop_times
+
     hyp = session.sentences()
     counts = score_counts(cell.recording.reference.text, " ".join(hyp["text"]), cell.language)
-    live = session.live_sentences()
-    lat = live["latency_s"].dropna().to_numpy(float) if len(live) else np.array([])
-    phases = session.meta.get("phases", {})
-    stop, done = phases.get("task_stopped"), phases.get("task_finished")
-    sentences = pd.DataFrame({"sentence_index": live.get("index", pd.Series(dtype="int64")),
-                              "start_s": live.get("start_s"), "end_s": live.get("end_s"),
-                              "final_s": live.get("received_s"), "latency_s": live.get("latency_s")})
-    fields = counts | {
-        "sentences": len(hyp),
-        "latency_final_median_s": float(np.median(lat)) if len(lat) else None,
-        "latency_final_p90_s": float(np.quantile(lat, 0.9)) if len(lat) else None,
-        "stop_to_completed_s": done["mono"] - stop["mono"] if stop and done else None,
-    }
+    sentences = session_latency(session, cid)
+    lat = latency_summary(sentences)
+    fields = counts | {"sentences": len(hyp), "latency_final_median_s": lat["latency_final_median_s"],
+                       "latency_final_p90_s": lat["latency_final_p90_s"],
+                       "stop_to_completed_s": stop_times(session)["stop_to_completed_s"]}
     return fields, sentences, _segments(cell.recording.reference, hyp, cell.language)
 
 

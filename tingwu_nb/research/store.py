@@ -20,10 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-__all__ = ["RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore", "cache_key", "ratio_ci"]
+from tingwu_nb.research.latency import SENTENCE_LATENCY_COLUMNS
+from tingwu_nb.research.stats import corpus_error_rate
+
+__all__ = ["RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore", "cache_key"]
 
 RUN_COLUMNS = (
     "condition_id", "recording", "language", "language_hints", "sample_rate", "format", "speed", "params_json",
@@ -31,7 +33,7 @@ RUN_COLUMNS = (
     "insertions", "hits", "reference_length", "sentences", "latency_final_median_s", "latency_final_p90_s",
     "stop_to_completed_s", "wall_s", "session_dir",
 )
-SENTENCE_COLUMNS = ("condition_id", "sentence_index", "start_s", "end_s", "final_s", "latency_s")
+SENTENCE_COLUMNS = SENTENCE_LATENCY_COLUMNS
 SEGMENT_COLUMNS = ("condition_id", "segment_index", "start_s", "end_s", "errors", "reference_length")
 
 
@@ -119,24 +121,12 @@ class RunStore:
         segments = self.segments().merge(runs[["condition_id", *by, "metric"]], on="condition_id")
         rows = []
         for keys, group in segments.groupby(list(by), sort=True):
-            errors = group["errors"].to_numpy(float)
-            lengths = group["reference_length"].to_numpy(float)
-            low, high = ratio_ci(errors, lengths, n=n, seed=seed, level=level)
+            rate = corpus_error_rate(group["errors"].to_numpy(float), group["reference_length"].to_numpy(float),
+                                     n=n, seed=seed, level=level)
             keys = keys if isinstance(keys, tuple) else (keys,)
             rows.append(dict(zip(by, keys)) | {
-                "metric": "/".join(sorted(set(group["metric"]))), "error_rate": errors.sum() / max(lengths.sum(), 1),
-                "ci_low": low, "ci_high": high, "segments": len(group), "cells": group["condition_id"].nunique()})
+                "metric": "/".join(sorted(set(group["metric"]))), "error_rate": rate["error_rate"],
+                "ci_low": rate["low"], "ci_high": rate["high"], "segments": len(group),
+                "cells": group["condition_id"].nunique()})
         return pd.DataFrame(rows, columns=[*by, "metric", "error_rate", "ci_low", "ci_high", "segments", "cells"])
 
-
-def ratio_ci(errors: np.ndarray, lengths: np.ndarray, *, n: int = 2000, seed: int = 0,
-             level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``sum(errors) / sum(lengths)``, resampling segments."""
-    errors, lengths = np.asarray(errors, float), np.asarray(lengths, float)
-    if len(errors) == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(errors), size=(n, len(errors)))
-    stats = errors[idx].sum(axis=1) / np.maximum(lengths[idx].sum(axis=1), 1)
-    alpha = (1 - level) / 2
-    return (float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha)))
