@@ -141,3 +141,28 @@ async def test_grid_runs_caches_resumes_and_8k_is_no_better(
     assert (summary["segments"] == 2 * len(turns)).all()
     assert (summary["ci_low"] <= summary["error_rate"]).all() and (summary["error_rate"] <= summary["ci_high"]).all()
     assert summary.loc[8000, "error_rate"] >= summary.loc[16000, "error_rate"]
+    pcm = runs[runs["format"] == "pcm"].set_index("sample_rate")["condition_id"]
+    paired = store.paired(pcm[8000], pcm[16000])
+    print(f"8k - 16k (pcm), paired over sentences: {paired}")
+    assert paired["low"] <= paired["diff"] <= paired["high"] and paired["diff"] >= 0
+
+
+@pytest.mark.network
+@pytest.mark.slow
+async def test_a_failing_cell_is_recorded_and_the_grid_goes_on(
+        emulator, tmp_path: Path, sample_pcm16k: np.ndarray, sample_truth: dict) -> None:
+    sample_turns_wav(tmp_path / "one.wav", 1, sample_pcm16k, sample_truth)
+    grid = Grid.from_dict({"recordings": [{"audio": "one.wav", "text": sample_truth["turns"][0]["text"]}],
+                           "languages": ["ja", "en"], "sample_rates": [8000]}, base=tmp_path)
+    store = RunStore(tmp_path / "store")
+    async with emulator.client() as client:
+        runs = await run_grid(grid, store, client=client, progress=False)
+        assert runs["language"].tolist() == ["ja", "en"] and runs["status"].tolist() == ["error", "ok"]
+        assert "ParameterError" in runs.loc[0, "error"] and "8000" in runs.loc[0, "error"]
+        assert runs.loc[1, "sentences"] >= 1 and runs.loc[1, "error_rate"] < 0.5
+        created = len(emulator.store)
+        again = await run_grid(grid, store, client=client, progress=False)  # errors are retried, ok is cached
+    assert len(emulator.store) == created and again["status"].tolist() == ["error", "ok"]
+    assert len(store.runs()) == 2
+    with pytest.raises(ValueError):
+        store.paired(runs.loc[0, "condition_id"], runs.loc[1, "condition_id"])

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from tingwu_nb.research.latency import SENTENCE_LATENCY_COLUMNS
-from tingwu_nb.research.stats import corpus_error_rate
+from tingwu_nb.research.stats import corpus_error_rate, paired_bootstrap
 
 __all__ = ["RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore", "cache_key"]
 
@@ -130,3 +130,19 @@ class RunStore:
                 "cells": group["condition_id"].nunique()})
         return pd.DataFrame(rows, columns=[*by, "metric", "error_rate", "ci_low", "ci_high", "segments", "cells"])
 
+    def paired(self, condition_a: str, condition_b: str, *, n: int = 2000, seed: int = 0,
+               level: float = 0.95) -> dict[str, float]:
+        """Paired bootstrap of error rate(a) - error rate(b) over the same reference segments.
+
+        Both conditions must be of the same recording (same segments). Returns ``{"diff", "low",
+        "high", "p_value"}`` (:func:`tingwu_nb.research.stats.paired_bootstrap`); an interval
+        excluding 0 means the two conditions differ on this audio.
+        """
+        segs = self.segments()
+        a = segs[segs["condition_id"] == condition_a].sort_values("segment_index")
+        b = segs[segs["condition_id"] == condition_b].sort_values("segment_index")
+        if not len(a) or a["segment_index"].tolist() != b["segment_index"].tolist() or \
+                a["reference_length"].tolist() != b["reference_length"].tolist():
+            raise ValueError("paired comparison needs two finished conditions of the same recording")
+        return paired_bootstrap(a["errors"].to_numpy(float), b["errors"].to_numpy(float), n=n, seed=seed,
+                                level=level, weights=a["reference_length"].to_numpy(float))
