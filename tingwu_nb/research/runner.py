@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from tingwu_nb.research.grid import Condition, Grid, Reference
 from tingwu_nb.research.store import RunStore, cache_key
 from tingwu_nb.session.recording import Session, parse_speed, record, run_sync
 
-__all__ = ["endpoint_kind", "run_grid", "run_grid_sync", "score_counts"]
+__all__ = ["base_row", "endpoint_kind", "grid_table", "plan", "run_grid", "run_grid_sync", "score_counts", "stream_condition"]
 
 _WORD_LANGUAGES = {"en"}
 
@@ -100,28 +101,58 @@ def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any
     return fields, sentences, _segments(cell.recording.reference, hyp, cell.language)
 
 
-async def _run_cell(cell: Condition, cid: str, kind: str, client: Any, store: RunStore, speed: float,
-                    limit: asyncio.Semaphore) -> dict[str, Any]:
-    async with limit:
-        row: dict[str, Any] = {
-            "condition_id": cid, "recording": cell.recording.name, "language": cell.language,
+def base_row(cell: Condition, cid: str, kind: str, speed: float) -> dict[str, Any]:
+    """The run-row fields known before streaming (``status`` ``"ok"`` until something fails)."""
+    return {"condition_id": cid, "recording": cell.recording.name, "language": cell.language,
             "language_hints": ",".join(cell.language_hints), "sample_rate": cell.sample_rate,
             "format": cell.format, "speed": speed, "params_json": cell.params_json, "endpoint_kind": kind,
             "audio_sha256": cell.recording.sha256, "status": "ok", "error": None}
-        started = time.monotonic()
-        sentences = segments = None
-        try:
-            session = await record(cell.recording.audio, cell.request(), client=client, speed=speed,
-                                   out_dir=store.sessions_dir)
-            row["session_dir"] = str(session.directory)
-            fields, sentences, segments = await asyncio.to_thread(_measure, cell, cid, session)
-            row |= fields
-        except Exception as exc:  # noqa: BLE001 - a failed cell is data; the grid goes on
-            row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}",
-                    "session_dir": str(getattr(exc, "session_dir", "") or "") or None}
-        row["wall_s"] = time.monotonic() - started
+
+
+async def stream_condition(cell: Condition, cid: str, kind: str, client: Any, speed: float,
+                           out_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame | None]:
+    """Stream and score one condition into a session under ``out_dir``; never raises for a cell failure.
+
+    Returns (run row, sentence latency, segments); the caller writes them with ``RunStore.add``
+    (a failed cell is a row with ``status == "error"`` and no frames).
+    """
+    row = base_row(cell, cid, kind, speed)
+    started = time.monotonic()
+    sentences = segments = None
+    try:
+        session = await record(cell.recording.audio, cell.request(), client=client, speed=speed, out_dir=out_dir)
+        row["session_dir"] = str(session.directory)
+        fields, sentences, segments = await asyncio.to_thread(_measure, cell, cid, session)
+        row |= fields
+    except Exception as exc:  # noqa: BLE001 - a failed cell is data; the grid goes on
+        row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}",
+                "session_dir": str(getattr(exc, "session_dir", "") or "") or None}
+    row["wall_s"] = time.monotonic() - started
+    return row, sentences, segments
+
+
+async def _run_cell(cell: Condition, cid: str, kind: str, client: Any, store: RunStore, speed: float,
+                    limit: asyncio.Semaphore) -> dict[str, Any]:
+    async with limit:
+        row, sentences, segments = await stream_condition(cell, cid, kind, client, speed, store.sessions_dir)
         store.add(row, sentences, segments)
         return row
+
+
+def plan(grid: Grid, store: RunStore, kind: str) -> tuple[list[str], list[tuple[Condition, str]]]:
+    """The grid's condition ids in order, and the (condition, id) pairs not yet ``"ok"`` in ``store``."""
+    cells = grid.conditions()
+    ids = [cache_key(c.recording.sha256, c.params_json, kind) for c in cells]
+    done = store.finished()
+    return ids, [(c, i) for c, i in zip(cells, ids) if i not in done]
+
+
+def grid_table(store: RunStore, ids: list[str]) -> pd.DataFrame:
+    """The store's run rows of ``ids``, in that order (what :func:`run_grid` returns)."""
+    runs = store.runs()
+    order = {cid: n for n, cid in enumerate(ids)}
+    runs = runs[runs["condition_id"].isin(order)]
+    return runs.sort_values("condition_id", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
 async def run_grid(
@@ -152,7 +183,6 @@ async def run_grid(
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     speed = parse_speed(grid.speed if speed is None else speed)
-    cells = grid.conditions()
     async with AsyncExitStack() as stack:
         if client is None:
             if client_factory is None:
@@ -161,10 +191,8 @@ async def run_grid(
                 client_factory = connect
             client = await stack.enter_async_context(client_factory())
         kind = kind or endpoint_kind(client)
-        ids = [cache_key(c.recording.sha256, c.params_json, kind) for c in cells]
-        done = store.finished()
-        todo = [(c, i) for c, i in zip(cells, ids) if i not in done]
-        bar = _bar(len(cells), len(cells) - len(todo), progress)
+        ids, todo = plan(grid, store, kind)
+        bar = _bar(len(ids), len(ids) - len(todo), progress)
         limit = asyncio.Semaphore(concurrency)
 
         async def one(cell: Condition, cid: str) -> None:
@@ -181,10 +209,7 @@ async def run_grid(
         finally:
             if bar is not None:
                 bar.close()
-    runs = store.runs()
-    order = {cid: n for n, cid in enumerate(ids)}
-    runs = runs[runs["condition_id"].isin(order)]
-    return runs.sort_values("condition_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    return grid_table(store, ids)
 
 
 def _bar(total: int, initial: int, progress: bool) -> Any:
