@@ -45,7 +45,8 @@ def outputs_of(path: Path) -> str:
 
 
 def test_every_notebook_is_executed_here_and_saved_without_outputs():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_live_session.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_live_session.ipynb",
+                                           "03_compare_languages_sample_rates.ipynb"]  # 03: test_notebook_compare.py
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
