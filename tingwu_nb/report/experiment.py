@@ -1,0 +1,297 @@
+"""An experiment (a run store) as one standalone HTML file or a Markdown file with PNGs beside it.
+
+    save_references(grid, store)                       # once, so the report can show alignments
+    write_experiment_report(store, "study.html")       # open offline in any browser
+    write_experiment_markdown(store, "study.md")       # figures as study_figures/*.png
+
+Sections: the grid's parameters per condition (redacted), the summary table (error rate with its
+bootstrap interval over reference sentences, n, failures, median latency), the paired comparison
+8 kHz − 16 kHz for every pair of conditions differing only in sample rate, the research plots
+(:mod:`tingwu_nb.notebook.research_plots`) and provenance. The HTML reuses the session report's
+CSS, redaction and figure embedding (:mod:`tingwu_nb.report.html`): no external resource, no
+secret, join-URL token or URL signature, even one planted in the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tingwu_nb.notebook import research_plots as rp
+from tingwu_nb.redaction import redact_mapping, redact_text
+from tingwu_nb.report.figures import Figure
+from tingwu_nb.report.html import _IMAGE, CSS, _figure, _section, _table, known_secrets
+from tingwu_nb.report.markdown import md_table, provenance_markdown
+from tingwu_nb.report.provenance import provenance, provenance_rows
+from tingwu_nb.research.grid import Grid, Reference
+from tingwu_nb.research.stats import corpus_error_rate
+from tingwu_nb.research.store import RunStore
+from tingwu_nb.session.recording import Session
+
+__all__ = ["experiment_summary", "paired_sample_rates", "save_references", "write_experiment_markdown",
+           "write_experiment_report"]
+
+REFERENCES = "references.json"
+_FACTORS = ("recording", "language", "language_hints", "sample_rate", "format", "extra")
+_CORE = {"language", "sample_rate", "format", "language_hints"}
+
+
+def save_references(grid: Grid, store: RunStore | str | os.PathLike) -> Path:
+    """Write the grid's reference segments into the store (``references.json``) for the report's
+    alignment view; :func:`tingwu_nb.cli` ``compare`` does it for you."""
+    store = _store(store)
+    doc = {rec.name: [list(s) for s in (rec.reference.segments or ((0.0, 1e9, rec.reference.text),))]
+           for rec in grid.recordings}
+    path = store.root / REFERENCES
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _store(store: RunStore | str | os.PathLike) -> RunStore:
+    if isinstance(store, RunStore):
+        return store
+    if not (Path(store) / "runs.parquet").exists():
+        raise FileNotFoundError(f"{store} is not a run store (no runs.parquet): run tingwu-nb compare first")
+    return RunStore(store)
+
+
+def _runs(store: RunStore) -> pd.DataFrame:
+    runs = store.runs()
+    extra = [json.dumps({k: v for k, v in json.loads(p or "{}").items() if k not in _CORE}, sort_keys=True)
+             for p in runs["params_json"]]
+    return runs.assign(extra=[e if e != "{}" else "" for e in extra])
+
+
+def _by(runs: pd.DataFrame) -> list[str]:
+    """The factors that vary (language, sample rate and format always shown)."""
+    return [f for f in _FACTORS if f in ("language", "sample_rate", "format") or runs[f].astype(str).nunique() > 1]
+
+
+def experiment_summary(store: RunStore | str | os.PathLike, *, level: float = 0.95, n: int = 2000) -> pd.DataFrame:
+    """One row per condition: ``by...``, ``condition``, ``metric``, ``error_rate`` with
+    ``error_rate_low/high`` (bootstrap over reference sentences), ``n`` (sentences), ``cells``,
+    ``failed``, median final latency with its interval. The frame feeds the research plots."""
+    store = _store(store)
+    runs = _runs(store)
+    by = _by(runs)
+    agg = rp.aggregate(runs, by=by, level=level, n=n)
+    ok = runs[runs["status"] == "ok"]
+    segs = store.segments().merge(ok[["condition_id", *by]], on="condition_id")
+    rows = []
+    for key, group in segs.groupby(by, sort=True):
+        rate = corpus_error_rate(group["errors"].to_numpy(float), group["reference_length"].to_numpy(float),
+                                 n=n, level=level)
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | {
+            "error_rate": rate["error_rate"], "error_rate_low": rate["low"], "error_rate_high": rate["high"],
+            "n": len(group)})
+    seg = pd.DataFrame(rows, columns=[*by, "error_rate", "error_rate_low", "error_rate_high", "n"])
+    out = agg.drop(columns=["error_rate", "error_rate_low", "error_rate_high"]).merge(seg, on=by, how="left")
+    cells = runs.groupby(by)["condition_id"].count().rename("cells").reset_index()
+    out = out.merge(cells, on=by, how="left").rename(columns={"scored_by": "metric"})
+    out["n"] = out["n"].fillna(0).astype(int)
+    out.attrs["level"] = level
+    return out
+
+
+def paired_sample_rates(store: RunStore | str | os.PathLike, *, level: float = 0.95) -> pd.DataFrame:
+    """8 kHz − 16 kHz error rate (paired bootstrap over the same sentences) for every pair of
+    finished conditions that differ only in sample rate. Columns: condition, diff, low, high, p_value."""
+    store = _store(store)
+    runs = _runs(store)
+    ok = runs[runs["status"] == "ok"]
+    keys = ["recording", "language", "language_hints", "format", "extra"]
+    rows = []
+    for key, group in ok.groupby(keys, sort=True):
+        rates = dict(zip(group["sample_rate"].astype(int), group["condition_id"]))
+        if 8000 in rates and 16000 in rates:
+            got = store.paired(rates[8000], rates[16000], level=level)
+            label = rp.condition_label(dict(zip(keys, key)))
+            rows.append({"condition": label, "diff": got["diff"], "low": got["low"], "high": got["high"],
+                         "p_value": got["p_value"]})
+    return pd.DataFrame(rows, columns=["condition", "diff", "low", "high", "p_value"])
+
+
+def _references(store: RunStore, references: Mapping[str, Reference] | None) -> dict[str, Reference]:
+    if references is not None:
+        return dict(references)
+    path = store.root / REFERENCES
+    if not path.exists():
+        return {}
+    return {name: Reference.from_segments(segs) for name, segs in json.loads(path.read_text("utf-8")).items()}
+
+
+def _worst_alignment(store: RunStore, runs: pd.DataFrame, references: dict[str, Reference]) -> tuple[Any, str] | None:
+    """(Score, caption) of the reference sentence with the highest error rate, or None."""
+    from tingwu_nb.research.metrics import score
+
+    keep = ["condition_id", "recording", "language", "sample_rate", "format", "session_dir"]
+    segs = store.segments().merge(runs.loc[runs["status"] == "ok", keep], on="condition_id")
+    segs = segs[segs["reference_length"] > 0]
+    segs = segs[segs["recording"].isin(references)]
+    if not len(segs):
+        return None
+    worst = segs.assign(rate=segs["errors"] / segs["reference_length"]).sort_values(
+        ["rate", "errors"], ascending=False, kind="stable").iloc[0]
+    ref_segments = references[worst["recording"]].segments
+    index = int(worst["segment_index"])
+    if index >= len(ref_segments):
+        return None
+    start, end, text = ref_segments[index]
+    hyp = Session(worst["session_dir"]).sentences()
+    middle = (hyp["start_s"] + hyp["end_s"]) / 2 if len(hyp) else pd.Series(dtype=float)
+    said = " ".join(hyp.loc[(middle >= start) & (middle < end), "text"].astype(str)) if len(hyp) else ""
+    label = rp.condition_label({k: worst[k] for k in ("recording", "language", "sample_rate", "format")})
+    return score(text, said, worst["language"]), f"Worst sentence ({label}, {start:.1f}–{end:.1f} s)"
+
+
+def _figures(store: RunStore, runs: pd.DataFrame, summary: pd.DataFrame,
+             references: dict[str, Reference]) -> list[Figure]:
+    plans: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
+        ("metric_by_condition", "Error rate by condition", rp.metric_by_condition, summary, {})]
+    if runs["language"].nunique() > 1 or runs["sample_rate"].nunique() > 1:
+        plans.append(("language_rate_heatmap", "Error rate: language × sample rate", rp.language_rate_heatmap,
+                      rp.aggregate(runs, by=["language", "sample_rate"]), {}))
+    sentences = rp.label_sentences(store.sentences(), runs, by=_by(runs))
+    plans += [("latency_cdf", "Sentence latency", rp.latency_cdf, sentences, {}),
+              ("accuracy_vs_latency", "Accuracy versus latency", rp.accuracy_vs_latency, summary, {})]
+    out = []
+    for name, caption, plot, frame, kw in plans:
+        out.append(_render(name, caption, plot, frame, kw))
+    try:
+        worst = _worst_alignment(store, runs, references)
+    except (OSError, KeyError, ValueError) as exc:
+        worst, note = None, f"not drawn: {type(exc).__name__}: {exc}"
+    else:
+        note = "not drawn: no reference segments (save_references(grid, store))"
+    if worst is None:
+        out.append(Figure("alignment_view", "Alignment of the worst sentence", None, note))
+    else:
+        out.append(_render("alignment_view", worst[1], rp.alignment_view, worst[0].alignment, {}))
+    return out
+
+
+def _render(name: str, caption: str, plot: Any, frame: Any, kw: dict[str, Any]) -> Figure:
+    try:
+        return Figure(name, caption, rp.render_png(plot, frame, dpi=100, **kw))
+    except Exception as exc:  # noqa: BLE001 - one bad figure must not lose the report
+        return Figure(name, caption, None, f"not drawn: {type(exc).__name__}: {exc}")
+
+
+def _parameters(runs: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
+    rows = []
+    for r in runs.itertuples(index=False):
+        params = redact_mapping(json.loads(r.params_json or "{}"), secrets)
+        rows.append({"condition": rp.condition_label({"recording": r.recording, "language": r.language,
+                                                      "sample_rate": r.sample_rate, "format": r.format}),
+                     "parameters": json.dumps(params, ensure_ascii=False, sort_keys=True), "speed": r.speed,
+                     "endpoint": r.endpoint_kind, "status": r.status, "error": r.error or ""})
+    return pd.DataFrame(rows)
+
+
+_SUMMARY_COLUMNS = ("condition", "metric", "error_rate", "error_rate_low", "error_rate_high", "n", "cells",
+                    "failed", "latency_final_median_s")
+
+
+def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None], emulator: Any,
+             references: Mapping[str, Reference] | None) -> dict[str, Any]:
+    store = _store(store)
+    runs = _runs(store)
+    secrets = [*known_secrets(), *secrets]
+    summary = experiment_summary(store)
+    sessions = []
+    for directory in runs.loc[runs["status"] == "ok", "session_dir"].dropna():
+        try:
+            sessions.append(Session(directory))
+        except (OSError, ValueError):
+            pass
+    prov = provenance(sessions=sessions, runs=runs, emulator=emulator)
+    return {"store": store, "runs": runs, "secrets": secrets, "summary": summary,
+            "paired": paired_sample_rates(store), "parameters": _parameters(runs, secrets), "provenance": prov,
+            "figures": _figures(store, runs, summary, _references(store, references))}
+
+
+def _facts(c: dict[str, Any]) -> list[tuple[str, str]]:
+    runs = c["runs"]
+    return [("Store", str(c["store"].root)), ("Cells", str(len(runs))),
+            ("Finished", str(int((runs["status"] == "ok").sum()))),
+            ("Failed", str(int((runs["status"] != "ok").sum())))]
+
+
+def write_experiment_report(store: RunStore | str | os.PathLike, path: str | os.PathLike[str], *,
+                            title: str = "Experiment report", secrets: Iterable[str | None] = (),
+                            emulator: Any = None, references: Mapping[str, Reference] | None = None) -> Path:
+    """Write the run store ``store`` (a RunStore or its folder) as one HTML file; returns the path.
+
+    ``emulator``: the emulator that served the grid (engine models in the provenance);
+    ``references``: ``{recording: Reference}`` (default: the store's ``references.json``).
+    """
+    c = _content(store, secrets, emulator, references)
+    level = c["summary"].attrs.get("level", 0.95) * 100
+    paired = c["paired"]
+    body = "".join((
+        f"<h1>{escape(title)}</h1><p class='meta'>"
+        + " · ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in _facts(c)) + "</p>",
+        _section("Summary", f"<p class='note'>Error rate with its {level:g} % bootstrap interval over reference "
+                            "sentences (n); failed = cells without a result.</p>"
+                 + _table(c["summary"], _SUMMARY_COLUMNS)),
+        _section("Paired comparison: 8 kHz − 16 kHz", "<p class='note'>Difference of error rates on the same "
+                 "sentences (paired bootstrap); an interval excluding 0 means the sample rate matters.</p>"
+                 + _table(paired) if len(paired) else ""),
+        _section("Figures", "".join(_figure(n, f) for n, f in enumerate(c["figures"]))),
+        _section("Parameters", _table(c["parameters"])),
+        _section("Provenance", _table(pd.DataFrame(provenance_rows(c["provenance"]),
+                                                   columns=["section", "name", "value"]))),
+    ))
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>{body}"
+            f"<footer>Written by tingwu_nb on {stamp}. Secrets, join-URL tokens and URL signatures "
+            f"are redacted.</footer></main></body></html>\n")
+    page = redact_text(page, c["secrets"])
+    for n, figure in enumerate(c["figures"]):  # after redaction: base64 is not text to mask
+        if figure.png is not None:
+            page = page.replace(_IMAGE.format(n), base64.b64encode(figure.png).decode("ascii"))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_experiment_markdown(store: RunStore | str | os.PathLike, path: str | os.PathLike[str], *,
+                              title: str = "Experiment report", secrets: Iterable[str | None] = (),
+                              emulator: Any = None, references: Mapping[str, Reference] | None = None) -> Path:
+    """Write the run store as Markdown; figures go to ``<stem>_figures/*.png`` beside it (linked
+    relatively: keep the folder with the file). Same arguments as :func:`write_experiment_report`."""
+    c = _content(store, secrets, emulator, references)
+    path = Path(path)
+    folder = path.parent / f"{path.stem}_figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    level = c["summary"].attrs.get("level", 0.95) * 100
+    parts = [f"# {title}\n", " · ".join(f"{k} **{v}**" for k, v in _facts(c)) + "\n",
+             f"## Summary\n\nError rate with its {level:g} % bootstrap interval over reference sentences (n).\n\n"
+             + md_table(c["summary"], _SUMMARY_COLUMNS)]
+    if len(c["paired"]):
+        parts.append("## Paired comparison: 8 kHz − 16 kHz\n\n" + md_table(c["paired"]))
+    figures = []
+    for figure in c["figures"]:
+        if figure.png is None:
+            figures.append(f"*{figure.caption} — {figure.note}*\n")
+            continue
+        (folder / f"{figure.name}.png").write_bytes(figure.png)
+        figures.append(f"![{figure.caption}]({folder.name}/{figure.name}.png)\n\n*{figure.caption}*\n")
+    parts.append("## Figures\n\n" + "\n".join(figures))
+    parts.append("## Parameters\n\n" + md_table(c["parameters"]))
+    parts.append("## Provenance\n\n" + provenance_markdown(c["provenance"]))
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f"\n*Written by tingwu_nb on {stamp}. Secrets, join-URL tokens and URL signatures are redacted.*\n")
+    path.write_text(redact_text("\n".join(parts), c["secrets"]), encoding="utf-8")
+    return path
