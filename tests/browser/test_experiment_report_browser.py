@@ -1,0 +1,52 @@
+"""The experiment report opened offline in headless Chromium: tables, decoded figures, no fetch.
+
+A real 2-cell grid (16/8 kHz) is run against the emulator (tests/report/test_experiment_report.py
+builds it, secrets planted), written as HTML, and opened via ``file://`` with every http(s)
+request aborted and logged. Screenshots: ``test-artifacts/browser/experiment_*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import PAGE_MS, shot
+from tests.browser.test_report_browser import FIGURES_DECODED_JS
+from tests.report.test_experiment_report import SECRET, assert_clean, build_store
+
+
+@pytest.fixture(scope="module")
+def report(emulator, sample_pcm16k, sample_truth, tmp_path_factory):
+    from tingwu_nb.report.experiment import write_experiment_report
+
+    base = tmp_path_factory.mktemp("experiment_browser")
+    store, _grid = build_store(emulator, base, sample_pcm16k, sample_truth)
+    return write_experiment_report(store, base / "report" / "study.html", secrets=[SECRET], emulator=emulator)
+
+
+def test_experiment_report_renders_offline(report, browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
+    attempted: list[str] = []
+    requested: list[str] = []
+    context.route(re.compile(r"^https?://"), lambda route: (attempted.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(report.as_uri(), timeout=PAGE_MS)
+        page.wait_for_function(FIGURES_DECODED_JS, timeout=PAGE_MS, polling=200)
+        shot(page, "experiment_1_full")
+        headings = page.locator("h2").all_inner_texts()
+        assert headings[:3] == ["Summary", "Paired comparison: 8 kHz − 16 kHz", "Figures"], headings
+        summary = page.locator("table").first.inner_text()
+        assert "en · 16 kHz · pcm" in summary and "en · 8 kHz · pcm" in summary
+        assert page.locator("figure img").count() == 5
+        sizes = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
+        assert all(w > 100 and h > 50 for w, h in sizes), sizes
+        assert_clean(page.content())
+        page.locator("figure img").first.scroll_into_view_if_needed()
+        shot(page, "experiment_2_figures", full_page=False)
+    finally:
+        context.close()
+    assert attempted == [], f"the report tried to fetch: {attempted}"
+    assert all(u.startswith(("file:", "data:")) for u in requested), requested
