@@ -7,6 +7,10 @@
     tingwu-nb demo [--speed 2]                              the bundled sample meeting on the embedded emulator
     tingwu-nb recover DIR                                   finish a record whose process died (stop, fetch)
     tingwu-nb prepare-models                                verify and convert the emulator's language model once
+    tingwu-nb compare GRID.yaml [--store DIR] [--concurrency N] [--speed S]
+                                                            run an experiment grid into a run store, print the table
+    tingwu-nb report SESSION_OR_RUN [--markdown] [--out PATH]
+                                                            a session directory or run store as HTML (or Markdown)
 
 ``transcribe`` uses the cloud when credentials are configured (or ``--endpoint`` is given),
 otherwise the embedded emulator. Every option and the audio file are checked before any task
@@ -39,7 +43,7 @@ from typing import NoReturn
 from tingwu_nb.cliparams import add_request_options
 from tingwu_nb.clirun import exit_code_for, one_line, run_guarded
 from tingwu_nb.contract import events as ev
-from tingwu_nb.errors import ParameterError
+from tingwu_nb.errors import ConfigError, ParameterError
 from tingwu_nb.samples import sample_meeting_path
 
 __all__ = ["main"]
@@ -195,6 +199,77 @@ def _prepare_models(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _compare(args: argparse.Namespace) -> int:
+    """Run the grid (cloud when configured or --endpoint, else the embedded emulator), print the table."""
+    from tingwu_nb.research.grid import Grid
+    from tingwu_nb.research.runner import run_grid
+    from tingwu_nb.research.store import RunStore
+    from tingwu_nb.session.connect import connect, describe_endpoint
+
+    try:
+        grid = Grid.from_yaml(args.grid)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreadable file, bad YAML (yaml.YAMLError), wrong shape
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ParameterError("GRID", f"cannot read grid {args.grid}: {reason} — fix the YAML "
+                             "(layout in tingwu_nb.research.grid)", None) from None
+    speed = args.speed if args.speed is not None else _speed(str(grid.speed))
+    for condition in grid.conditions():  # every cell is checked before anything streams
+        condition.request()
+    store = RunStore(args.store or Path("runs") / Path(args.grid).stem)
+    async with connect(args.endpoint, app_key=args.app_key) as client:
+        print(f"Running {len(grid.conditions())} cells against {describe_endpoint(client)} "
+              f"(concurrency {args.concurrency}, speed {_speed_label(speed)})",
+              flush=True)
+        await run_grid(grid, store, client=client, concurrency=args.concurrency, speed=speed)
+    from tingwu_nb.report.experiment import experiment_summary, paired_sample_rates, save_references
+
+    save_references(grid, store)
+    _print_summary(experiment_summary(store), paired_sample_rates(store))
+    print(f"\nRun store: {store.root}")
+    failed = int((store.runs()["status"] != "ok").sum())
+    return 0 if not failed else 1
+
+
+def _print_summary(summary, paired) -> None:
+    level = summary.attrs.get("level", 0.95) * 100
+    print(f"\nError rate per condition ({level:g} % bootstrap interval over reference sentences):")
+    for row in summary.itertuples(index=False):
+        rate = "—" if row.error_rate != row.error_rate else (
+            f"{row.error_rate * 100:5.1f} % [{row.error_rate_low * 100:5.1f}, {row.error_rate_high * 100:5.1f}]")
+        latency = getattr(row, "latency_final_median_s", float("nan"))
+        print(f"  {row.condition:<34} {row.metric or '?':>4} {rate}  n={row.n} cells={row.cells} "
+              f"failed={row.failed}" + (f"  latency {latency:.2f} s" if latency == latency else ""))
+    for row in paired.itertuples(index=False):
+        print(f"  8 kHz − 16 kHz, {row.condition}: {row.diff * 100:+.1f} points "
+              f"[{row.low * 100:+.1f}, {row.high * 100:+.1f}], p={row.p_value:.3f}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Write a session directory or a run store as HTML (or Markdown) and print the path."""
+    target = Path(args.target)
+    suffix = ".md" if args.markdown else ".html"
+    out = Path(args.out) if args.out else target / f"report{suffix}"
+    if (target / "runs.parquet").exists():
+        from tingwu_nb.report import experiment
+
+        write = experiment.write_experiment_markdown if args.markdown else experiment.write_experiment_report
+        path = write(target, out)
+    elif (target / "session.json").exists():
+        from tingwu_nb.report.html import write_report
+        from tingwu_nb.report.markdown import write_session_markdown
+        from tingwu_nb.session.recording import Session
+
+        path = (write_session_markdown if args.markdown else write_report)(Session(target), out)
+    else:
+        raise ParameterError("SESSION_OR_RUN", f"{target} is neither a session directory (session.json) nor a "
+                             "run store (runs.parquet) — pass a sessions/<time> folder or a "
+                             "tingwu-nb compare --store folder", None)
+    print(path)
+    return 0
+
+
 # ---------------------------------------------------------------- options
 
 
@@ -265,6 +340,23 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("directory", help="the session directory (sessions/<time>)")
     rec.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show the traceback of an error")
+    cmp_ = sub.add_parser("compare", help="run an experiment grid (YAML) into a run store and print the table",
+                          epilog=parser.epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmp_.add_argument("grid", help="the grid file (see tingwu_nb.research.grid)")
+    cmp_.add_argument("--store", default=None, help="run store folder (default runs/<grid name>); finished "
+                                                    "cells there are not streamed again")
+    cmp_.add_argument("--concurrency", type=int, default=2, help="sessions streaming at once (default 2)")
+    cmp_.add_argument("--speed", type=_speed, default=None, help="pacing (default the grid's speed)")
+    cmp_.add_argument("--endpoint", default=None, help="Tingwu endpoint (default: cloud if configured, "
+                                                       "else the embedded emulator)")
+    cmp_.add_argument("--app-key", default=None, help="Tingwu AppKey (or TINGWU_APP_KEY)")
+    rep = sub.add_parser("report", help="write a session directory or a run store as a standalone report")
+    rep.add_argument("target", metavar="SESSION_OR_RUN", help="a session directory or a run store folder")
+    rep.add_argument("--markdown", action="store_true", help="Markdown instead of HTML")
+    rep.add_argument("--out", default=None, help="file to write (default <SESSION_OR_RUN>/report.html or .md)")
+    for p in (cmp_, rep):
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of an error")
     return parser
 
 
@@ -274,14 +366,19 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # a usage error (one line printed) or --help
         return int(exc.code or 0)
-    if args.command in ("emulator", "prepare-models"):
+    if args.command in ("emulator", "prepare-models", "report"):
         try:
-            return _emulator(args) if args.command == "emulator" else _prepare_models(args)
+            return {"emulator": _emulator, "prepare-models": _prepare_models, "report": _report}[args.command](args)
         except Exception as exc:  # noqa: BLE001 - one line, the code says what kind
             print(one_line(exc, debug=args.debug), file=sys.stderr)
             return exit_code_for(exc)
     if args.command == "recover":
         return run_guarded(_recover, args, debug=args.debug)
+    if args.command == "compare":
+        if args.concurrency < 1:
+            print("tingwu-nb: error: --concurrency must be >= 1", file=sys.stderr)
+            return 2
+        return run_guarded(_compare, args, debug=args.debug)
     if args.command == "demo":
         args.file = str(sample_meeting_path())
         args.endpoint = None

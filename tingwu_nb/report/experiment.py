@@ -113,7 +113,7 @@ def paired_sample_rates(store: RunStore | str | os.PathLike, *, level: float = 0
         rates = dict(zip(group["sample_rate"].astype(int), group["condition_id"]))
         if 8000 in rates and 16000 in rates:
             got = store.paired(rates[8000], rates[16000], level=level)
-            label = rp.condition_label(dict(zip(keys, key)))
+            label = rp.condition_label({k: v for k, v in zip(keys, key) if v != ""})
             rows.append({"condition": label, "diff": got["diff"], "low": got["low"], "high": got["high"],
                          "p_value": got["p_value"]})
     return pd.DataFrame(rows, columns=["condition", "diff", "low", "high", "p_value"])
