@@ -116,6 +116,13 @@ def test_markdown_report_and_session_markdown(built, emulator) -> None:
     assert re.search(r"- `\d\d:\d\d(\.\d)?–\d\d:\d\d(\.\d)?` \*\*Speaker", text), "transcript lines need timecodes"
     assert "## Provenance" in text and "tiny.en" in text and "tingwu_nb" in text
 
+    from tingwu_nb.report.html import write_report
+
+    page = write_report(session, base / "md" / "session.html", secrets=[SECRET]).read_text(encoding="utf-8")
+    assert_clean(page)
+    assert "<h2>Provenance</h2>" in page and session.meta["audio"]["source"] not in page
+    assert Path(session.meta["audio"]["source"]).name in page  # the file name with its sha256
+
 
 def test_a_folder_that_is_not_a_run_store_is_refused(tmp_path: Path) -> None:
     from tingwu_nb.report.experiment import write_experiment_report

@@ -115,6 +115,7 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
         _section("Speaker identities and extracted content",
                  _table(tables.get("identities")) + _table(tables.get("extractions"))),
         _section("Transcript", _transcript(tables["sentences"], tables.get("translations"), colours)),
+        _section("Provenance", _provenance(session)),
     ))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -127,6 +128,14 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
         if figure.png is not None:
             page = page.replace(_IMAGE.format(n), base64.b64encode(figure.png).decode("ascii"))
     return page
+
+
+def _provenance(session: Any) -> str:
+    """Package versions, endpoint, engine models and audio fingerprint (report.provenance)."""
+    from tingwu_nb.report.provenance import provenance, provenance_rows
+
+    rows = pd.DataFrame(provenance_rows(provenance(sessions=[session])), columns=["section", "name", "value"])
+    return _table(rows)
 
 
 def _redacted(frame: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
