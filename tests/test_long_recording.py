@@ -243,6 +243,9 @@ def test_speed_guard_accepts_the_limit_with_stalls_and_refuses_more():
     paused = SpeedGuard(limit=10.0, burst_ms=5000, now=0.0)
     blast = [paused.add(100, 60.0) for _ in range(200)]  # 60 s of silence, then 20 s of audio at once
     assert sum(blast) == 100  # the banked 5 s plus the 5 s burst, no more
+    banked = SpeedGuard(limit=10.0, burst_ms=5000, now=0.0, credit_ms=30000)
+    batch = [banked.add(100, 3.0) for _ in range(400)]  # a 3 s server stall: 30 s read in one batch
+    assert sum(batch) == 350  # the 30 s credit plus the 5 s burst
     assert SpeedGuard(limit=None, burst_ms=0, now=0.0).add(10**9, 0.0)
 
 

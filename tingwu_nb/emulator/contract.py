@@ -121,6 +121,12 @@ class ContractChoices:
     # client error is the closest (41040201 GET_CLIENT_DATA_TIMEOUT means audio *not* continuous).
     max_speed_factor: float | None = MAX_SPEED
     max_speed_burst_s: float = 5.0
+    # Credit banked while audio arrives slower than the limit. It must cover the emulator's own
+    # event-loop stalls on a loaded machine: frames the client paced at 10x but that the server
+    # reads in one batch after a 2 s stall are 20 s "ahead" (a grid at max speed under heavy load
+    # failed that way with the credit equal to the burst). 30 s absorbs 3 s stalls at 10x; a
+    # client that paused cannot then send more than 35 s of audio back to back.
+    max_speed_credit_s: float = 30.0
     # rt §2.8: close code the server uses right after TaskFailed.
     close_code_after_failure: int = 1000
     # rt §5.4: a second connection to the same task after the first one closed.

@@ -165,7 +165,7 @@ class StreamHandler:
             if isinstance(command, ev.StartTranscription):
                 self._make_recognizer(command.payload)
                 self.guard = SpeedGuard(self.choices.max_speed_factor, self.choices.max_speed_burst_s * 1000,
-                                        now=self.clock())
+                                        now=self.clock(), credit_ms=self.choices.max_speed_credit_s * 1000)
                 self.session.started()
                 await self._flush()
             elif isinstance(command, ev.StopTranscription):

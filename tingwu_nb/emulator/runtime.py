@@ -101,14 +101,16 @@ class SpeedGuard:
 
     A leaky bucket of stream-audio milliseconds that drains at ``limit`` ms per wall
     millisecond from ``now`` (when the stream started). While the client is slower than the
-    limit the bucket banks at most ``burst_ms`` of credit, so a client catching up after a
-    stall of its own (or of the server's loop) is not refused; it overflows when more than
-    ``burst_ms`` of audio arrived ahead of the limit. ``limit=None`` accepts any rate.
+    limit the bucket banks at most ``credit_ms`` of credit (default ``burst_ms``), so a client
+    catching up after a stall of its own, or frames read in a batch after a stall of the
+    server's loop, are not refused; it overflows when more than ``burst_ms`` of audio arrived
+    ahead of the limit plus the banked credit. ``limit=None`` accepts any rate.
     """
 
-    def __init__(self, limit: float | None, burst_ms: float, now: float) -> None:
+    def __init__(self, limit: float | None, burst_ms: float, now: float, credit_ms: float | None = None) -> None:
         self.limit = limit
         self.burst_ms = float(burst_ms)
+        self.credit_ms = float(burst_ms if credit_ms is None else credit_ms)
         self.level_ms = 0.0
         self._last = now
 
@@ -117,7 +119,7 @@ class SpeedGuard:
         if self.limit is None:
             return True
         drained = self.level_ms - (now - self._last) * 1000.0 * self.limit
-        self.level_ms = max(-self.burst_ms, drained) + audio_ms
+        self.level_ms = max(-self.credit_ms, drained) + audio_ms
         self._last = now
         return self.level_ms <= self.burst_ms
 
