@@ -50,6 +50,10 @@ def test_two_worker_cluster_gives_the_local_table_and_skips_cached_cells(
         assert again.equals(remote)  # cached: same rows, same wall_s, nothing streamed
         assert client.run(_emulator_tasks) == streamed
 
+        fresh = run_grid_distributed(grid, RunStore(tmp_path / "fresh"), client=client)  # same workers, new store
+        assert fresh[SAME].equals(local[SAME])
+        assert sum(client.run(_emulator_tasks).values()) == 4
+
 
 def _emulator_tasks() -> int:
     """Tasks created on this worker's embedded emulator (0 when it never started)."""

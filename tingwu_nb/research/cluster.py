@@ -20,6 +20,7 @@ import asyncio
 import io
 import tarfile
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,10 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
     audio = {c.recording.sha256: c.recording.audio for c, _ in todo}
     # a one-item list: scatter sends the (suffix, bytes) pair whole, not item by item
     shipped = {sha: client.scatter([(path.suffix, path.read_bytes())])[0] for sha, path in audio.items()}
+    # a fresh key per call: a key reused after client.cancel() would come back cancelled
     futures = {client.submit(_stream_remote, cell, cid, kind, speed, endpoint, shipped[cell.recording.sha256],
-                             key=f"tingwu-{cid[:16]}-{n}", pure=False): (cell, cid)
-               for n, (cell, cid) in enumerate(todo)}
+                             key=f"tingwu-{cid[:16]}-{uuid.uuid4().hex[:12]}"): (cell, cid)
+               for cell, cid in todo}
     try:
         for future in as_completed(futures):
             cell, cid = futures[future]
