@@ -57,8 +57,9 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
     kind = endpoint_kind(_Endpoint(endpoint)) if endpoint else "emulator"
     ids, todo = plan(grid, store, kind)
     audio = {c.recording.sha256: c.recording.audio for c, _ in todo}
-    # a one-item list: scatter sends the (suffix, bytes) pair whole, not item by item
-    shipped = {sha: client.scatter([(path.suffix, path.read_bytes())])[0] for sha, path in audio.items()}
+    # a one-item list: scatter sends the (suffix, bytes) pair whole; hash=False: a fresh key per call
+    shipped = {sha: client.scatter([(path.suffix, path.read_bytes())], hash=False)[0]
+               for sha, path in audio.items()}
     # a fresh key per call: a key reused after client.cancel() would come back cancelled
     futures = {client.submit(_stream_remote, cell, cid, kind, speed, endpoint, shipped[cell.recording.sha256],
                              key=f"tingwu-{cid[:16]}-{uuid.uuid4().hex[:12]}"): (cell, cid)
@@ -74,7 +75,7 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
                 continue
             _write(store, result)
     finally:
-        client.cancel(list(futures))
+        client.cancel([f for f in futures if not f.done()])  # interrupted: stop what is left
     return grid_table(store, ids)
 
 
