@@ -43,16 +43,18 @@ def test_two_worker_cluster_gives_the_local_table_and_skips_cached_cells(
         for directory in remote["session_dir"]:  # each session came back into the store's folder
             assert Path(directory).parent == store.sessions_dir
             assert len(Session(directory).sentences()) > 0
+        assert sum(client.run(_emulator_tasks).values()) == 2  # tasks on each worker's own emulator
+
+        # right after: the same audio again into a new store on the now warm workers streams again
+        fresh = run_grid_distributed(grid, RunStore(tmp_path / "fresh"), client=client)
+        assert fresh[SAME].equals(local[SAME])
         streamed = client.run(_emulator_tasks)  # worker address -> tasks on its own emulator
-        assert sum(streamed.values()) == 2
+        assert sum(streamed.values()) == 4
 
         again = run_grid_distributed(grid, store, client=client)
         assert again.equals(remote)  # cached: same rows, same wall_s, nothing streamed
         assert client.run(_emulator_tasks) == streamed
 
-        fresh = run_grid_distributed(grid, RunStore(tmp_path / "fresh"), client=client)  # same workers, new store
-        assert fresh[SAME].equals(local[SAME])
-        assert sum(client.run(_emulator_tasks).values()) == 4
 
 
 def _emulator_tasks() -> int:
