@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,3 +178,27 @@ def copy_into(lab: LabServer, source: Path) -> str:
     """Copy a notebook into the server root; returns its name relative to the root."""
     shutil.copy(source, lab.root / source.name)
     return source.name
+
+
+@contextmanager
+def offline_page(browser, path: Path) -> Iterator:
+    """A page with ``path`` (a local HTML file) opened with the network cut off.
+
+    Every http(s) request is aborted and recorded; on exit the context is closed and the test
+    fails if the page attempted any, or requested anything but ``file:`` and ``data:`` URLs.
+    """
+    import re
+
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
+    attempted: list[str] = []
+    requested: list[str] = []
+    context.route(re.compile(r"^https?://"), lambda route: (attempted.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(path.as_uri(), timeout=PAGE_MS)
+        yield page
+    finally:
+        context.close()
+    assert attempted == [], f"the page tried to fetch: {attempted}"
+    assert all(u.startswith(("file:", "data:")) for u in requested), requested

@@ -7,11 +7,9 @@ request aborted and logged. Screenshots: ``test-artifacts/browser/experiment_*.p
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.browser.conftest import PAGE_MS, shot
+from tests.browser.conftest import PAGE_MS, offline_page, shot
 from tests.browser.test_report_browser import FIGURES_DECODED_JS
 from tests.report.test_experiment_report import SECRET, assert_clean, build_store
 
@@ -26,14 +24,7 @@ def report(emulator, sample_pcm16k, sample_truth, tmp_path_factory):
 
 
 def test_experiment_report_renders_offline(report, browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
-    attempted: list[str] = []
-    requested: list[str] = []
-    context.route(re.compile(r"^https?://"), lambda route: (attempted.append(route.request.url), route.abort()))
-    page = context.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    try:
-        page.goto(report.as_uri(), timeout=PAGE_MS)
+    with offline_page(browser, report) as page:
         page.wait_for_function(FIGURES_DECODED_JS, timeout=PAGE_MS, polling=200)
         shot(page, "experiment_1_full")
         headings = page.locator("h2").all_inner_texts()
@@ -46,7 +37,3 @@ def test_experiment_report_renders_offline(report, browser):
         assert_clean(page.content())
         page.locator("figure img").first.scroll_into_view_if_needed()
         shot(page, "experiment_2_figures", full_page=False)
-    finally:
-        context.close()
-    assert attempted == [], f"the report tried to fetch: {attempted}"
-    assert all(u.startswith(("file:", "data:")) for u in requested), requested

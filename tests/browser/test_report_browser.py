@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.browser.conftest import PAGE_MS, shot
+from tests.browser.conftest import PAGE_MS, offline_page, shot
 from tests.conftest import sample_turns_wav
 
 FIGURES_DECODED_JS = """() => {
@@ -52,14 +51,7 @@ def report_path(engine, sample_pcm16k, sample_truth, tmp_path_factory):
 def test_report_renders_transcript_and_figures_offline(report_path, browser):
     """Opened from disk with the network cut: transcript and decoded figures, no request attempted."""
     path, session = report_path
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
-    attempted: list[str] = []
-    requested: list[str] = []
-    context.route(re.compile(r"^https?://"), lambda route: (attempted.append(route.request.url), route.abort()))
-    page = context.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    try:
-        page.goto(path.as_uri(), timeout=PAGE_MS)
+    with offline_page(browser, path) as page:
         page.wait_for_function(FIGURES_DECODED_JS, timeout=PAGE_MS, polling=200)
         shot(page, "report_1_full")
 
@@ -74,7 +66,3 @@ def test_report_renders_transcript_and_figures_offline(report_path, browser):
         assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
         imgs.first.scroll_into_view_if_needed()
         shot(page, "report_2_figures", full_page=False)
-    finally:
-        context.close()
-    assert attempted == [], f"the report tried to fetch: {attempted}"
-    assert all(u.startswith(("file:", "data:")) for u in requested), requested
