@@ -61,3 +61,18 @@ def sample_turns_wav(path: Path, turns: int, pcm16k: np.ndarray, truth: dict) ->
     """The first ``turns`` turns of the sample meeting (plus 0.5 s) as a 16 kHz WAV file."""
     end = int((truth["turns"][turns - 1]["end_s"] + 0.5) * 16000)
     return write_wav(path, pcm16k[:end], 16000)
+
+
+def espeak_wav(directory: Path, voice: str, *sentences: str, name: str = "speech", ssml: bool | None = None) -> Path:
+    """``sentences`` spoken by espeak-ng ``voice`` (1.5 s pause between them), as a 16 kHz mono WAV
+    padded with 0.3 s of silence before and 1 s after (sox). ``ssml`` (default: more than one
+    sentence) wraps them in SSML. Mark the test ``requires("espeak-ng")`` and ``requires("sox")``."""
+    import subprocess
+
+    raw, wav = directory / f"{name}_raw.wav", directory / f"{name}.wav"
+    ssml = len(sentences) > 1 if ssml is None else ssml
+    text = "<speak>" + "<break time='1500ms'/>".join(sentences) + "</speak>" if ssml else sentences[0]
+    subprocess.run(["espeak-ng", "-v", voice, *(["-m"] if ssml else []), "-w", str(raw), text], check=True)
+    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
+                   check=True)
+    return wav

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import subprocess
 
 import pytest
 
-from tests.conftest import requires
+from tests.conftest import espeak_wav, requires
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest, Transcoding
 from tingwu_nb.errors import ServiceError
@@ -22,10 +21,7 @@ JAPANESE = "みなさん、おはようございます。かいぎをはじめ�
 @requires("sox")
 async def test_japanese_speech_is_translated_into_english_live_and_in_the_result(emulator, tmp_path):
     """ja → en: each SentenceEnd is followed by a ResultTranslated citing it; a Translation file exists."""
-    raw, wav = tmp_path / "ja_raw.wav", tmp_path / "ja.wav"
-    subprocess.run(["espeak-ng", "-v", "ja", "-w", str(raw), JAPANESE], check=True)
-    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
-                   check=True)
+    wav = espeak_wav(tmp_path, "ja", JAPANESE, name="ja")
     request = RealtimeTaskRequest.create(language="ja", translate_to=["en"], output_level=1)
     async with emulator.client() as client:
         session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)

@@ -11,12 +11,11 @@ import asyncio
 import io
 import math
 import re
-import subprocess
 
 import pytest
 
 import tingwu_nb
-from tests.conftest import requires, sample_turns_wav
+from tests.conftest import espeak_wav, requires, sample_turns_wav
 from tingwu_nb.client.taskinfo import TaskInfo
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest
@@ -105,10 +104,7 @@ async def test_replayed_session_interims_turn_into_final_rows_with_latency_and_p
 @requires("espeak-ng")
 @requires("sox")
 async def test_translations_show_under_their_source_sentence(emulator, tmp_path):
-    raw, wav = tmp_path / "ja_raw.wav", tmp_path / "ja.wav"
-    subprocess.run(["espeak-ng", "-v", "ja", "-w", str(raw), JAPANESE], check=True)
-    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
-                   check=True)
+    wav = espeak_wav(tmp_path, "ja", JAPANESE, name="ja")
     request = RealtimeTaskRequest.create(language="ja", translate_to=["en"], output_level=1)
     async with emulator.client() as client:
         session = await record(wav, request, client=client, speed=math.inf, out_dir=tmp_path, poll_interval_s=0.2)

@@ -8,11 +8,10 @@ so translation is Whisper's speech -> English, computed on the analysis worker.
 from __future__ import annotations
 
 import math
-import subprocess
 
 import pytest
 
-from tests.conftest import requires
+from tests.conftest import espeak_wav, requires
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest, Translation
 from tingwu_nb.emulator.analysis.translate import (
@@ -121,11 +120,7 @@ def speech_emulator(engine):
 @pytest.mark.network
 @pytest.mark.slow
 async def test_chinese_speech_is_translated_into_english_in_order_on_the_analysis_worker(speech_emulator, tmp_path):
-    raw, wav = tmp_path / "cn_raw.wav", tmp_path / "cn.wav"
-    ssml = "<speak>" + "<break time='1500ms'/>".join(CHINESE) + "</speak>"  # two sentences, a clear pause
-    subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin", "-m", "-w", str(raw), ssml], check=True)
-    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
-                   check=True)
+    wav = espeak_wav(tmp_path, "cmn-latn-pinyin", *CHINESE, name="cn")  # two sentences, a clear pause
     worker = speech_emulator.app.state.analysis.worker
     before = worker.completed
     request = RealtimeTaskRequest.create(language="cn", translate_to=["en"], output_level=2,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import subprocess
 
 import pytest
 
-from tests.conftest import requires
+from tests.conftest import espeak_wav, requires
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest, Translation
 from tingwu_nb.emulator.analysis.service import llm_available
@@ -34,12 +33,7 @@ def _cjk(text: str) -> bool:
 
 
 def _speech(tmp_path, voice: str, sentences: tuple[str, ...]):
-    raw, wav = tmp_path / "raw.wav", tmp_path / "speech.wav"
-    ssml = "<speak>" + "<break time='1500ms'/>".join(sentences) + "</speak>"
-    subprocess.run(["espeak-ng", "-v", voice, "-m", "-w", str(raw), ssml], check=True)
-    subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
-                   check=True)
-    return wav
+    return espeak_wav(tmp_path, voice, *sentences, ssml=True)
 
 
 @pytest.fixture(scope="module")
