@@ -46,11 +46,12 @@ class TranscriptQuestions:
         self.fallback = fallback
         self.context_tokens = context_tokens
         self._answers: dict[tuple[Transcript, str, int], Generation] = {}
+        self._prefix: tuple[Transcript | None, str] = (None, "")
 
     def digest(self, t: Transcript, budget: int | None = None) -> tuple[Sentence, ...]:
         """The sentences shown to the model: all of them, or key sentences within ``budget`` tokens."""
         budget = budget or self.context_tokens
-        costs = [self.model.count_tokens(f"[{s.id}] Speaker {s.speaker}: {s.text}\n") for s in t.sentences]
+        costs = [self.model.count_tokens(prompts.transcript_line(s) + "\n") for s in t.sentences]
         if sum(costs) <= budget:
             return t.sentences
         order = list(self.fallback.key_information(t).key_sentence_ids)  # type: ignore[attr-defined]
@@ -66,7 +67,10 @@ class TranscriptQuestions:
         return tuple(s for s in t.sentences if s.id in chosen)
 
     def prefix(self, t: Transcript) -> str:
-        return self.model.prefix(prompts.SYSTEM, prompts.transcript_block(self.digest(t)))
+        """The shared prompt start for ``t`` (digest tokenised once per transcript, not per question)."""
+        if self._prefix[0] is not t:
+            self._prefix = (t, self.model.prefix(prompts.SYSTEM, prompts.transcript_block(self.digest(t))))
+        return self._prefix[1]
 
     def gens(self, t: Transcript, questions: Sequence[str], max_tokens: Sequence[int]) -> list[Generation]:
         """Answers about the whole transcript, from the prefetched batch when it has them."""

@@ -26,9 +26,14 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, "English")
 
 
+def transcript_line(s: Sentence) -> str:
+    """One sentence as the model reads it: ``[id] Speaker N: text``."""
+    return f"[{s.id}] Speaker {s.speaker}: {s.text}"
+
+
 def transcript_block(sentences: Sequence[Sentence]) -> str:
     """The transcript as the model reads it, opening the user turn."""
-    lines = "\n".join(f"[{s.id}] Speaker {s.speaker}: {s.text}" for s in sentences)
+    lines = "\n".join(transcript_line(s) for s in sentences)
     return f"Transcript of a recorded conversation (each line: [sentence id] speaker: text):\n{lines}\n\n"
 
 
