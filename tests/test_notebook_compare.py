@@ -86,7 +86,12 @@ def test_compare_notebook_runs_the_grid_caches_it_and_plots(no_cloud, tmp_path):
     paired = next(t for t in text.split("\n\n") if "diff (8k - 16k)" in t)
     assert re.search(r"\ben\s+pcm\s", paired) and re.search(r"\ben\s+opus\s", paired), paired
 
-    # five figures: by condition, heatmap, latency CDF, accuracy vs latency, alignment view
+    # partial stability with intervals, and stop -> ready of the transcript for every cell
+    assert "revisions_per_sentence_low" in text and "chars_changed_per_sentence_high" in text
+    ready = re.findall(r"· (en|cn) · \d+ kHz · (pcm|opus)\s+Transcription\s+(\d+\.\d+)\s+0\.25$", text, re.M)
+    assert len(ready) == int(total), text
+
+    # seven figures: by condition, heatmap, latency CDF, accuracy vs latency, revisions, result ready, alignment
     figures = [out for cell in code for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
-    assert len(figures) >= 5
+    assert len(figures) >= 7
     assert re.search(r"kHz (pcm|opus), sentence \d: WER \d+%", text)

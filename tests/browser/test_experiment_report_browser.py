@@ -31,7 +31,7 @@ def test_experiment_report_renders_offline(report, browser):
         assert headings[:3] == ["Summary", "Paired comparison: 8 kHz − 16 kHz", "Figures"], headings
         summary = page.locator("table").first.inner_text()
         assert "en · 16 kHz · pcm" in summary and "en · 8 kHz · pcm" in summary
-        assert page.locator("figure img").count() == 5
+        assert page.locator("figure img").count() == 7
         sizes = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
         assert all(w > 100 and h > 50 for w, h in sizes), sizes
         assert_clean(page.content())

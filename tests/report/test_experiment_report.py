@@ -47,8 +47,9 @@ def build_store(emulator, base: Path, pcm16k, truth) -> tuple[RunStore, Grid]:
     for row in runs.to_dict("records"):  # plant in the parameters (as a careless grid would)
         params = json.loads(row["params_json"]) | {"access_key_secret": SECRET, "note": PLANT}
         mine = f"condition_id == {row['condition_id']!r}"
-        store.add(row | {"params_json": json.dumps(params)}, store.sentences().query(mine),
-                  store.segments().query(mine))
+        store.add(row | {"params_json": json.dumps(params)},
+                  {"sentences": store.sentences().query(mine), "segments": store.segments().query(mine),
+                   "ready": store.ready().query(mine)})
     row = runs.iloc[0].to_dict()
     meta_path = Path(row["session_dir"]) / "session.json"  # and in a session's files
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -80,14 +81,16 @@ def test_html_report_has_summary_paired_figures_provenance_and_no_secret(built, 
     assert sorted(summary["sample_rate"]) == [8000, 16000] and (summary["n"] == 3).all()
     assert (summary["error_rate_low"] <= summary["error_rate"]).all()
     assert (summary["error_rate"] <= summary["error_rate_high"]).all()
-    for heading in ("Summary", "Paired comparison: 8 kHz − 16 kHz", "Figures", "Parameters", "Provenance"):
+    for heading in ("Summary", "Paired comparison: 8 kHz − 16 kHz", "Partial-result stability",
+                    "Stop → each result ready", "Figures", "Parameters", "Provenance"):
         assert f"<h2>{heading}</h2>" in html
     assert "en · 16 kHz · pcm" in html and "en · 8 kHz · pcm" in html
     assert "****" in html  # the planted parameters are there, masked
     for fact in ("tiny.en", "speech model (en)", "analysis engine", "tingwu_nb", grid.recordings[0].sha256):
         assert fact in html, fact
     images = re.findall(r"src='data:image/png;base64,([^']+)'", html)
-    assert len(images) == 5  # by condition, heatmap, latency CDF, accuracy vs latency, worst alignment
+    # by condition, heatmap, latency CDF, accuracy vs latency, revisions, result ready, worst alignment
+    assert len(images) == 7
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert "Worst sentence" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html, re.I)
@@ -105,7 +108,9 @@ def test_markdown_report_and_session_markdown(built, emulator) -> None:
     assert_clean(text)
     assert "## Paired comparison: 8 kHz − 16 kHz" in text and "| condition | metric | error_rate" in text
     pngs = sorted(p.name for p in (base / "md" / "study_figures").glob("*.png"))
-    assert len(pngs) == 5 and all(f"study_figures/{p}" in text for p in pngs)
+    assert len(pngs) == 7 and all(f"study_figures/{p}" in text for p in pngs)
+    assert "## Partial-result stability" in text and "| condition | sentences | revisions_per_sentence" in text
+    assert "## Stop → each result ready" in text and "| Transcription |" in text
 
     session = Session(store.runs().iloc[0]["session_dir"])  # the one with planted files
     md = write_session_markdown(session, base / "md" / "session.md", secrets=[SECRET], emulator=emulator)
@@ -122,6 +127,29 @@ def test_markdown_report_and_session_markdown(built, emulator) -> None:
     assert_clean(page)
     assert "<h2>Provenance</h2>" in page and session.meta["audio"]["source"] not in page
     assert Path(session.meta["audio"]["source"]).name in page  # the file name with its sha256
+
+
+def test_stability_and_result_ready_per_condition(built) -> None:
+    """Partial stability and stop -> ready aggregate the store's own sentence and ready rows."""
+    from tingwu_nb.report.experiment import experiment_ready, experiment_stability
+
+    store, _grid, _base = built
+    stability = experiment_stability(store)
+    sentences = store.sentences()
+    assert sorted(stability["condition"]) == ["en · 16 kHz · pcm", "en · 8 kHz · pcm"]
+    for row in stability.itertuples():
+        mine = sentences[sentences["condition_id"].isin(
+            store.runs().query(f"sample_rate == {row.sample_rate}")["condition_id"])]
+        assert row.sentences == len(mine)
+        assert row.revisions_per_sentence == pytest.approx(mine["revisions"].mean())
+        assert row.revisions_per_sentence_low <= row.revisions_per_sentence <= row.revisions_per_sentence_high
+        assert row.chars_changed_per_sentence == pytest.approx(mine["chars_changed"].mean())
+    ready = experiment_ready(store)
+    assert set(ready["result"]) == {"Transcription"} and (ready["cells"] == 1).all()
+    raw = store.ready().set_index("condition_id")["stop_to_ready_s"]
+    runs = store.runs().set_index("condition_id")
+    for cid, seconds in raw.items():
+        assert 0 <= seconds <= runs.loc[cid, "stop_to_task_finished_s"]
 
 
 def test_a_folder_that_is_not_a_run_store_is_refused(tmp_path: Path) -> None:

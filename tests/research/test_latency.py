@@ -15,6 +15,7 @@ from tingwu_nb.research.latency import (
     SENTENCE_LATENCY_COLUMNS,
     latency_summary,
     prefix_edit_distance,
+    result_ready_times,
     sentence_latency,
     session_latency,
     stop_times,
@@ -93,3 +94,29 @@ async def test_latency_of_a_session_recorded_through_the_emulator(emulator, samp
     assert stops["stop_to_task_finished_s"] >= stops["stop_to_task_stopped_s"] >= 0
     assert stops["stop_to_results_downloaded_s"] >= stops["stop_to_task_finished_s"]
     print(f"\nlatency {latency_summary(frame)} stops {stops}")
+
+
+@pytest.mark.network
+@pytest.mark.slow
+async def test_each_result_is_stamped_when_it_first_appears(engine, sample_pcm16k, sample_truth, tmp_path):
+    """stop -> ready per result file: Transcription first, every requested result stamped, none
+    after the task finished, the poll interval kept as the resolution."""
+    from tingwu_nb.emulator.app import Emulator
+    from tingwu_nb.emulator.contract import EmulatorConfig
+
+    wav = sample_turns_wav(tmp_path / "three.wav", 3, sample_pcm16k, sample_truth)
+    request = RealtimeTaskRequest.create(output_level=1, summarization=True, chapters=True,
+                                         meeting_assistance=True, text_polish=True)
+    with Emulator(EmulatorConfig.generate(analysis_engine="extractive"), engine=engine) as emu:
+        async with emu.client() as client:
+            session = await record(wav, request, client=client, speed=4.0, out_dir=tmp_path / "s",
+                                   poll_interval_s=0.1)
+    ready = result_ready_times(session, condition_id="c1")
+    stops = stop_times(session)
+    print(f"\n{ready.to_string()}\n{stops}")
+    assert set(ready["result"]) == set(session.meta["results"])  # every downloaded file was stamped
+    assert {"Transcription", "Summarization", "AutoChapters", "MeetingAssistance", "TextPolish"} <= set(ready["result"])
+    assert (ready["condition_id"] == "c1").all() and (ready["resolution_s"] == 0.1).all()
+    assert ready["stop_to_ready_s"].is_monotonic_increasing and (ready["stop_to_ready_s"] >= 0).all()
+    assert ready["stop_to_ready_s"].max() <= stops["stop_to_task_finished_s"]
+    assert ready.set_index("result").loc["Transcription", "stop_to_ready_s"] == ready["stop_to_ready_s"].min()

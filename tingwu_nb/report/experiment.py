@@ -6,7 +6,9 @@
 
 Sections: the grid's parameters per condition (redacted), the summary table (error rate with its
 bootstrap interval over reference sentences, n, failures, median latency), the paired comparison
-8 kHz − 16 kHz for every pair of conditions differing only in sample rate, the research plots
+8 kHz − 16 kHz for every pair of conditions differing only in sample rate, partial-result
+stability (revisions and rewritten characters per sentence, with intervals), stop -> each result
+ready, the research plots
 (:mod:`tingwu_nb.notebook.research_plots`) and provenance. The HTML reuses the session report's
 CSS, redaction and figure embedding (:mod:`tingwu_nb.report.html`): no external resource, no
 secret, join-URL token or URL signature, even one planted in the store.
@@ -26,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from tingwu_nb.notebook import research_plots as rp
+from tingwu_nb.notebook.timing_plots import result_ready_chart, result_ready_size
 from tingwu_nb.redaction import redact_mapping, redact_text
 from tingwu_nb.report.figures import Figure
 from tingwu_nb.report.html import _IMAGE, CSS, _figure, _section, _table, known_secrets
@@ -34,10 +37,11 @@ from tingwu_nb.report.provenance import provenance, provenance_rows
 from tingwu_nb.research.grid import Grid, Reference
 from tingwu_nb.research.stats import corpus_error_rate
 from tingwu_nb.research.store import RunStore
+from tingwu_nb.research.timing import ready_summary, stability_summary
 from tingwu_nb.session.recording import Session
 
-__all__ = ["experiment_summary", "paired_sample_rates", "save_references", "write_experiment_markdown",
-           "write_experiment_report"]
+__all__ = ["experiment_ready", "experiment_stability", "experiment_summary", "paired_sample_rates",
+           "save_references", "write_experiment_markdown", "write_experiment_report"]
 
 REFERENCES = "references.json"
 _FACTORS = ("recording", "language", "language_hints", "sample_rate", "format", "extra")
@@ -101,6 +105,29 @@ def experiment_summary(store: RunStore | str | os.PathLike, *, level: float = 0.
     return out
 
 
+def _labelled(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    labels = [rp.condition_label(dict(zip(by, values))) for values in frame[by].itertuples(index=False)]
+    return frame.assign(condition=labels)
+
+
+def experiment_stability(store: RunStore | str | os.PathLike, *, level: float = 0.95, n: int = 2000) -> pd.DataFrame:
+    """Partial-result stability per condition (:func:`tingwu_nb.research.timing.stability_summary`)
+    with a ``condition`` label: revisions and rewritten characters per sentence, with intervals."""
+    store = _store(store)
+    runs = _runs(store)
+    by = _by(runs)
+    return _labelled(stability_summary(store.sentences(), runs, by, level=level, n=n), by)
+
+
+def experiment_ready(store: RunStore | str | os.PathLike) -> pd.DataFrame:
+    """Stop -> ready of each result file per condition (:func:`tingwu_nb.research.timing.ready_summary`)
+    with a ``condition`` label; empty for a store recorded before per-result stamps existed."""
+    store = _store(store)
+    runs = _runs(store)
+    by = _by(runs)
+    return _labelled(ready_summary(store.ready(), runs, by), by)
+
+
 def paired_sample_rates(store: RunStore | str | os.PathLike, *, level: float = 0.95) -> pd.DataFrame:
     """8 kHz − 16 kHz error rate (paired bootstrap over the same sentences) for every pair of
     finished conditions that differ only in sample rate. Columns: condition, diff, low, high, p_value."""
@@ -162,6 +189,13 @@ def _figures(store: RunStore, runs: pd.DataFrame, summary: pd.DataFrame,
     sentences = rp.label_sentences(store.sentences(), runs, by=_by(runs))
     plans += [("latency_cdf", "Sentence latency", rp.latency_cdf, sentences, {}),
               ("accuracy_vs_latency", "Accuracy versus latency", rp.accuracy_vs_latency, summary, {})]
+    stability, ready = experiment_stability(store), experiment_ready(store)
+    if len(stability) and stability["revisions_per_sentence"].fillna(0).gt(0).any():
+        plans.append(("stability_by_condition", "Interim revisions per sentence", rp.metric_by_condition, stability,
+                      {"metric": "revisions_per_sentence", "title": "Interim revisions per sentence"}))
+    if len(ready):
+        plans.append(("result_ready", "Stop → each result ready", result_ready_chart, ready,
+                      {"size": result_ready_size(ready)}))
     out = []
     for name, caption, plot, frame, kw in plans:
         out.append(_render(name, caption, plot, frame, kw))
@@ -196,6 +230,16 @@ def _parameters(runs: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_STABILITY_COLUMNS = ("condition", "sentences", "revisions_per_sentence", "revisions_per_sentence_low",
+                      "revisions_per_sentence_high", "chars_changed_per_sentence", "chars_changed_per_sentence_low",
+                      "chars_changed_per_sentence_high")
+_STABILITY_NOTE = ("Interim results (OutputLevel 2) per final sentence and characters of already displayed text "
+                   "that were later rewritten, each a mean over sentences with its {level:g} % bootstrap interval; "
+                   "conditions streamed with OutputLevel 1 have no interim results (0).")
+_READY_NOTE = ("Seconds from StopTranscription until GetTaskInfo (or a callback) first listed each result file: "
+               "median, fastest and slowest cell. Each is an upper bound by at most the poll interval "
+               "(resolution_s).")
+_READY_COLUMNS = ("condition", "result", "median_s", "min_s", "max_s", "cells", "resolution_s")
 _SUMMARY_COLUMNS = ("condition", "metric", "error_rate", "error_rate_low", "error_rate_high", "n", "cells",
                     "failed", "latency_final_median_s")
 
@@ -215,6 +259,7 @@ def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None],
     prov = provenance(sessions=sessions, runs=runs, emulator=emulator)
     return {"store": store, "runs": runs, "secrets": secrets, "summary": summary,
             "paired": paired_sample_rates(store), "parameters": _parameters(runs, secrets), "provenance": prov,
+            "stability": experiment_stability(store), "ready": experiment_ready(store),
             "figures": _figures(store, runs, summary, _references(store, references))}
 
 
@@ -245,6 +290,10 @@ def write_experiment_report(store: RunStore | str | os.PathLike, path: str | os.
         _section("Paired comparison: 8 kHz − 16 kHz", "<p class='note'>Difference of error rates on the same "
                  "sentences (paired bootstrap); an interval excluding 0 means the sample rate matters.</p>"
                  + _table(paired) if len(paired) else ""),
+        _section("Partial-result stability", f"<p class='note'>{_STABILITY_NOTE.format(level=level)}</p>"
+                 + _table(c["stability"], _STABILITY_COLUMNS)),
+        _section("Stop → each result ready", f"<p class='note'>{_READY_NOTE}</p>" + _table(c["ready"], _READY_COLUMNS)
+                 if len(c["ready"]) else ""),
         _section("Figures", "".join(_figure(n, f) for n, f in enumerate(c["figures"]))),
         _section("Parameters", _table(c["parameters"])),
         _section("Provenance", _table(pd.DataFrame(provenance_rows(c["provenance"]),
@@ -281,6 +330,10 @@ def write_experiment_markdown(store: RunStore | str | os.PathLike, path: str | o
              + md_table(c["summary"], _SUMMARY_COLUMNS)]
     if len(c["paired"]):
         parts.append("## Paired comparison: 8 kHz − 16 kHz\n\n" + md_table(c["paired"]))
+    parts.append("## Partial-result stability\n\n" + _STABILITY_NOTE.format(level=level) + "\n\n"
+                 + md_table(c["stability"], _STABILITY_COLUMNS))
+    if len(c["ready"]):
+        parts.append("## Stop → each result ready\n\n" + _READY_NOTE + "\n\n" + md_table(c["ready"], _READY_COLUMNS))
     figures = []
     for figure in c["figures"]:
         if figure.png is None:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from tingwu_nb.research.grid import Condition, Grid
 from tingwu_nb.research.runner import base_row, endpoint_kind, grid_table, plan, stream_condition
-from tingwu_nb.research.store import RunStore
+from tingwu_nb.research.store import CHILD_TABLES, RunStore
 from tingwu_nb.session.recording import parse_speed
 
 __all__ = ["run_grid_distributed"]
@@ -37,7 +37,7 @@ _AUDIO_DIR = Path(tempfile.gettempdir()) / "tingwu_nb-cluster-audio"
 
 
 def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: float | str | None = None,
-                         endpoint: str | None = None) -> pd.DataFrame:
+                         endpoint: str | None = None, poll_interval_s: float = 0.25) -> pd.DataFrame:
     """Stream every condition not yet in ``store`` on the cluster of ``client``; return the run table.
 
     Args:
@@ -46,6 +46,7 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
         speed: sending speed (default the grid's), see :func:`~tingwu_nb.session.recording.parse_speed`.
         endpoint: the service every worker streams to, with its own credentials; None means each
             worker's embedded emulator. Its kind ("cloud"/"emulator") is part of the cache key.
+        poll_interval_s: GetTaskInfo interval after stop, as for ``run_grid``.
 
     Returns the same table as :func:`~tingwu_nb.research.runner.run_grid`. A cell that fails
     (or whose worker dies) is a row with ``status == "error"``, retried on the next call.
@@ -62,6 +63,7 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
                for sha, path in audio.items()}
     # a fresh key per call: a key reused after client.cancel() would come back cancelled
     futures = {client.submit(_stream_remote, cell, cid, kind, speed, endpoint, shipped[cell.recording.sha256],
+                             poll_interval_s,
                              key=f"tingwu-{cid[:16]}-{uuid.uuid4().hex[:12]}"): (cell, cid)
                for cell, cid in todo}
     try:
@@ -93,13 +95,12 @@ def _write(store: RunStore, result: dict[str, Any]) -> None:
         with tarfile.open(fileobj=io.BytesIO(result["session_tar"]), mode="r:gz") as tar:
             tar.extractall(store.sessions_dir, filter="data")
         row["session_dir"] = str(store.sessions_dir / result["session_name"])
-    frames = [pd.DataFrame.from_records(result[name]) if result[name] is not None else None
-              for name in ("sentences", "segments")]
-    store.add(row, *frames)
+    store.add(row, {name: pd.DataFrame.from_records(records, columns=list(CHILD_TABLES[name]))
+                    for name, records in result["tables"].items()})
 
 
 def _stream_remote(cell: Condition, cid: str, kind: str, speed: float, endpoint: str | None,
-                   audio: tuple[str, bytes]) -> dict[str, Any]:
+                   audio: tuple[str, bytes], poll_interval_s: float = 0.25) -> dict[str, Any]:
     """The worker task: stream one condition, return its rows and session archive as plain data."""
     import dataclasses
     import shutil
@@ -108,7 +109,7 @@ def _stream_remote(cell: Condition, cid: str, kind: str, speed: float, endpoint:
     cell = dataclasses.replace(cell, recording=dataclasses.replace(cell.recording, audio=local))
     out_dir = Path(tempfile.mkdtemp(prefix="tingwu_nb-cell-"))
     try:
-        row, sentences, segments = asyncio.run(_stream(cell, cid, kind, speed, endpoint, out_dir))
+        row, tables = asyncio.run(_stream(cell, cid, kind, speed, endpoint, out_dir, poll_interval_s))
         session_dir = Path(row["session_dir"]) if row.get("session_dir") else None
         archive = None
         if session_dir is not None and session_dir.is_dir():
@@ -117,19 +118,18 @@ def _stream_remote(cell: Condition, cid: str, kind: str, speed: float, endpoint:
                 tar.add(session_dir, arcname=session_dir.name)
             archive = buffer.getvalue()
         return {"row": row, "session_tar": archive, "session_name": session_dir.name if session_dir else None,
-                "sentences": None if sentences is None else sentences.to_dict("records"),
-                "segments": None if segments is None else segments.to_dict("records")}
+                "tables": {name: frame.to_dict("records") for name, frame in tables.items()}}
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
 async def _stream(cell: Condition, cid: str, kind: str, speed: float, endpoint: str | None,
-                  out_dir: Path) -> tuple[dict[str, Any], Any, Any]:
+                  out_dir: Path, poll_interval_s: float) -> tuple[dict[str, Any], dict[str, Any]]:
     from tingwu_nb.session.connect import connect
 
     # endpoint None: this process's embedded emulator (lru-cached, so started once per worker)
     async with connect(endpoint, use_emulator=endpoint is None) as client:
-        return await stream_condition(cell, cid, kind, client, speed, out_dir)
+        return await stream_condition(cell, cid, kind, client, speed, out_dir, poll_interval_s)
 
 
 def _local_audio(sha256: str, suffix: str, data: bytes) -> Path:

@@ -15,7 +15,8 @@ frame (``frames.jsonl``: ``end_ms``, ``mono``). For sentence ``index``:
   earlier text to the best-matching *prefix* of the later one, summed. Pure growth
   ("今天" -> "今天天气") costs 0; a rewrite ("今天天汽" -> "今天天气很") costs 1.
 
-:func:`stop_times` gives the end-of-session delays from ``session.json`` phases. Feed
+:func:`stop_times` gives the end-of-session delays from ``session.json`` phases and
+:func:`result_ready_times` the stop -> ready time of each result file. Feed
 :func:`sentence_latency` frames to :func:`latency_summary` for the run-table columns.
 """
 
@@ -31,8 +32,8 @@ import pandas as pd
 
 from tingwu_nb.contract import events as ev
 
-__all__ = ["SENTENCE_LATENCY_COLUMNS", "latency_summary", "prefix_edit_distance", "sentence_latency",
-           "session_latency", "stop_times"]
+__all__ = ["RESULT_READY_COLUMNS", "SENTENCE_LATENCY_COLUMNS", "latency_summary", "prefix_edit_distance",
+           "result_ready_times", "sentence_latency", "session_latency", "stop_times"]
 
 #: Columns of the sentence latency table (one row per SentenceEnd).
 SENTENCE_LATENCY_COLUMNS = ("condition_id", "sentence_index", "start_s", "end_s", "first_partial_s", "final_s",
@@ -135,6 +136,28 @@ def stop_times(session: Any) -> dict[str, float]:
         if mono is not None:
             out[key] = mono - stop
     return out
+
+
+RESULT_READY_COLUMNS = ("condition_id", "result", "stop_to_ready_s", "resolution_s")
+
+
+def result_ready_times(session: Any, condition_id: str | None = None) -> pd.DataFrame:
+    """Stop -> ready in seconds for each result file of a session (``RESULT_READY_COLUMNS``).
+
+    From the ``results_ready`` stamps of ``session.json`` (the first GetTaskInfo answer or callback
+    that listed the result) minus the ``audio_sent`` phase (StopTranscription). ``resolution_s`` is
+    the poll interval: a result was ready at most that much earlier. Results already listed at
+    the first look after stop get that look's time. A session without the stamps (recorded before
+    they existed, or stopped before any result) gives an empty frame.
+    """
+    stop = ((session.meta.get("phases") or {}).get("audio_sent") or {}).get("mono")
+    ready = session.meta.get("results_ready") or {}
+    poll = session.meta.get("results_ready_poll_s", math.nan)
+    rows = [{"condition_id": condition_id, "result": key, "stop_to_ready_s": stamp["mono"] - stop,
+             "resolution_s": poll} for key, stamp in sorted(ready.items(), key=lambda kv: kv[1]["mono"])
+            if stop is not None and "mono" in stamp]
+    return pd.DataFrame(rows, columns=list(RESULT_READY_COLUMNS)).astype(
+        {"stop_to_ready_s": "float64", "resolution_s": "float64"})
 
 
 def latency_summary(frame: pd.DataFrame) -> dict[str, float]:

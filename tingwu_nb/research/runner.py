@@ -87,18 +87,21 @@ def _segments(reference: Reference, hyp: pd.DataFrame, language: str) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Score and time one finished session: (run-row fields, sentence latency, segments)."""
-    from tingwu_nb.research.latency import latency_summary, session_latency, stop_times
+def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Score and time one finished session: (run-row fields, child tables of ``CHILD_TABLES``)."""
+    from tingwu_nb.research.latency import latency_summary, result_ready_times, session_latency, stop_times
 
     hyp = session.sentences()
     counts = score_counts(cell.recording.reference.text, " ".join(hyp["text"]), cell.language)
     sentences = session_latency(session, cid)
     lat = latency_summary(sentences)
-    fields = counts | {"sentences": len(hyp), "latency_final_median_s": lat["latency_final_median_s"],
-                       "latency_final_p90_s": lat["latency_final_p90_s"],
-                       "stop_to_completed_s": stop_times(session)["stop_to_completed_s"]}
-    return fields, sentences, _segments(cell.recording.reference, hyp, cell.language)
+    stops = stop_times(session)
+    fields = counts | {"sentences": len(hyp)} | {k: lat[k] for k in (
+        "latency_final_median_s", "latency_final_p90_s", "revisions_mean", "chars_changed_total")} | {
+        k: stops[k] for k in ("stop_to_completed_s", "stop_to_task_finished_s", "stop_to_results_downloaded_s")}
+    tables = {"sentences": sentences, "segments": _segments(cell.recording.reference, hyp, cell.language),
+              "ready": result_ready_times(session, cid)}
+    return fields, tables
 
 
 def base_row(cell: Condition, cid: str, kind: str, speed: float) -> dict[str, Any]:
@@ -110,32 +113,33 @@ def base_row(cell: Condition, cid: str, kind: str, speed: float) -> dict[str, An
 
 
 async def stream_condition(cell: Condition, cid: str, kind: str, client: Any, speed: float,
-                           out_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame | None]:
+                           out_dir: Path, poll_interval_s: float = 0.25) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Stream and score one condition into a session under ``out_dir``; never raises for a cell failure.
 
-    Returns (run row, sentence latency, segments); the caller writes them with ``RunStore.add``
-    (a failed cell is a row with ``status == "error"`` and no frames).
+    Returns (run row, child tables by name); the caller writes them with ``RunStore.add``
+    (a failed cell is a row with ``status == "error"`` and no tables).
     """
     row = base_row(cell, cid, kind, speed)
     started = time.monotonic()
-    sentences = segments = None
+    tables: dict[str, pd.DataFrame] = {}
     try:
-        session = await record(cell.recording.audio, cell.request(), client=client, speed=speed, out_dir=out_dir)
+        session = await record(cell.recording.audio, cell.request(), client=client, speed=speed, out_dir=out_dir,
+                               poll_interval_s=poll_interval_s)
         row["session_dir"] = str(session.directory)
-        fields, sentences, segments = await asyncio.to_thread(_measure, cell, cid, session)
+        fields, tables = await asyncio.to_thread(_measure, cell, cid, session)
         row |= fields
     except Exception as exc:  # noqa: BLE001 - a failed cell is data; the grid goes on
         row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}",
                 "session_dir": str(getattr(exc, "session_dir", "") or "") or None}
     row["wall_s"] = time.monotonic() - started
-    return row, sentences, segments
+    return row, tables
 
 
 async def _run_cell(cell: Condition, cid: str, kind: str, client: Any, store: RunStore, speed: float,
-                    limit: asyncio.Semaphore) -> dict[str, Any]:
+                    limit: asyncio.Semaphore, poll_interval_s: float) -> dict[str, Any]:
     async with limit:
-        row, sentences, segments = await stream_condition(cell, cid, kind, client, speed, store.sessions_dir)
-        store.add(row, sentences, segments)
+        row, tables = await stream_condition(cell, cid, kind, client, speed, store.sessions_dir, poll_interval_s)
+        store.add(row, tables)
         return row
 
 
@@ -165,6 +169,7 @@ async def run_grid(
     concurrency: int = 2,
     speed: float | str | None = None,
     progress: bool = True,
+    poll_interval_s: float = 0.25,
 ) -> pd.DataFrame:
     """Stream every condition not yet in ``store`` and return the run table of the grid's cells.
 
@@ -175,6 +180,9 @@ async def run_grid(
         concurrency: the most sessions streaming at once.
         speed: sending speed (default the grid's), see :func:`~tingwu_nb.session.recording.parse_speed`.
         progress: show a ``tqdm.auto`` bar over the cells.
+        poll_interval_s: GetTaskInfo interval after stop: the resolution of the stop -> each
+            result ready times (``RunStore.ready``). GetTaskInfo allows 100 QPS per user, so
+            ``concurrency / poll_interval_s`` must stay well below that (0.25 s: up to ~20 sessions).
 
     Cancel the awaiting task to interrupt: finished cells stay in the store, the running
     sessions are stopped by :func:`record`; call again to resume. Errors are rows with
@@ -196,7 +204,7 @@ async def run_grid(
         limit = asyncio.Semaphore(concurrency)
 
         async def one(cell: Condition, cid: str) -> None:
-            row = await _run_cell(cell, cid, kind, client, store, speed, limit)
+            row = await _run_cell(cell, cid, kind, client, store, speed, limit, poll_interval_s)
             if bar is not None:
                 bar.set_postfix_str(f"{cell.label()}: {row['status']}", refresh=False)
                 bar.update(1)

@@ -5,6 +5,7 @@
     store.summary(by=("sample_rate",))   # error rate per group with a bootstrap interval
 
 Layout: ``runs.parquet`` (the run table), ``sentences.parquet`` (per-sentence latency),
+``ready.parquet`` (stop -> ready per result file),
 ``segments.parquet`` (errors per reference segment, for intervals) and ``sessions/`` (each
 condition's session directory, open with :class:`tingwu_nb.session.recording.Session`).
 Every write replaces a file atomically, so an interrupted grid loses only unfinished cells;
@@ -22,19 +23,24 @@ from typing import Any
 
 import pandas as pd
 
-from tingwu_nb.research.latency import SENTENCE_LATENCY_COLUMNS
+from tingwu_nb.research.latency import RESULT_READY_COLUMNS, SENTENCE_LATENCY_COLUMNS
 from tingwu_nb.research.stats import corpus_error_rate, paired_bootstrap
 
-__all__ = ["RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore", "cache_key"]
+__all__ = ["CHILD_TABLES", "READY_COLUMNS", "RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore",
+           "cache_key"]
 
 RUN_COLUMNS = (
     "condition_id", "recording", "language", "language_hints", "sample_rate", "format", "speed", "params_json",
     "endpoint_kind", "audio_sha256", "status", "error", "metric", "error_rate", "substitutions", "deletions",
     "insertions", "hits", "reference_length", "sentences", "latency_final_median_s", "latency_final_p90_s",
-    "stop_to_completed_s", "wall_s", "session_dir",
+    "revisions_mean", "chars_changed_total", "stop_to_completed_s", "stop_to_task_finished_s",
+    "stop_to_results_downloaded_s", "wall_s", "session_dir",
 )
 SENTENCE_COLUMNS = SENTENCE_LATENCY_COLUMNS
 SEGMENT_COLUMNS = ("condition_id", "segment_index", "start_s", "end_s", "errors", "reference_length")
+READY_COLUMNS = RESULT_READY_COLUMNS
+#: The per-condition child tables of the store: file stem -> columns.
+CHILD_TABLES = {"sentences": SENTENCE_COLUMNS, "segments": SEGMENT_COLUMNS, "ready": READY_COLUMNS}
 
 
 def cache_key(audio_sha256: str, params_json: str, endpoint_kind: str) -> str:
@@ -82,21 +88,30 @@ class RunStore:
         """Errors per reference segment of every finished condition (``SEGMENT_COLUMNS``)."""
         return self._read("segments", SEGMENT_COLUMNS)
 
+    def ready(self) -> pd.DataFrame:
+        """Stop -> ready seconds of each result file of every finished condition (``READY_COLUMNS``)."""
+        return self._read("ready", READY_COLUMNS)
+
     def finished(self) -> set[str]:
         """``condition_id`` of every cell that finished with status ``"ok"`` (the cache)."""
         runs = self.runs()
         return set(runs.loc[runs["status"] == "ok", "condition_id"]) if len(runs) else set()
 
-    def add(self, row: Mapping[str, Any], sentences: pd.DataFrame | None = None,
-            segments: pd.DataFrame | None = None) -> None:
+    def add(self, row: Mapping[str, Any], tables: Mapping[str, pd.DataFrame | None] | None = None) -> None:
         """Record one condition (replacing an earlier row of the same ``condition_id``).
 
-        The child tables are written first and the run row last, so a row in ``runs.parquet``
-        always has its sentences and segments on disk.
+        ``tables`` maps child table names of ``CHILD_TABLES`` (``sentences``, ``segments``,
+        ``ready``) to that condition's frames; a missing or None frame clears the condition's old
+        rows. The child tables are written first and the run row last, so a row in
+        ``runs.parquet`` always has its child rows on disk.
         """
         cid = row["condition_id"]
-        for name, columns, frame in (("sentences", SENTENCE_COLUMNS, sentences),
-                                     ("segments", SEGMENT_COLUMNS, segments)):
+        tables = tables or {}
+        unknown = set(tables) - set(CHILD_TABLES)
+        if unknown:
+            raise ValueError(f"unknown run-store tables {sorted(unknown)}; expected some of {sorted(CHILD_TABLES)}")
+        for name, columns in CHILD_TABLES.items():
+            frame = tables.get(name)
             old = self._read(name, columns)
             old = old[old["condition_id"] != cid]
             if frame is not None and len(frame):

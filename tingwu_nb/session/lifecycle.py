@@ -320,9 +320,16 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
         stopped = await client.stop_realtime_task(task_id)
         writer.phase("task_stopped")
         writer.update(stop_request_id=stopped.request_id)
+    writer.update(results_ready_poll_s=poll_interval_s)
+
+    def seen(info: Any) -> None:
+        note_results_ready(writer, info)
+        if on_update is not None:
+            on_update(info)
+
     final = await client.wait_for_task(task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
-                                       **({"callbacks": callbacks} if callbacks is not None else {}),
-                                       **({"on_update": on_update} if on_update is not None else {}))
+                                       on_update=seen,
+                                       **({"callbacks": callbacks} if callbacks is not None else {}))
     writer.phase("task_finished")
     got = await download_results(client, final)  # concurrent; stale links renewed via GetTaskInfo
     writer.phase("results_downloaded")
@@ -345,6 +352,19 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
     writer.update(**fields)
     write_tables(writer, [kind for kind in results if kind != MP3])
     got.raise_first()  # what arrived is saved; a file that could not be fetched still fails the session
+
+
+def note_results_ready(writer: SessionWriter, info: Any) -> None:
+    """Record under ``results_ready`` of session.json when each result key was first seen.
+
+    The time is that of the GetTaskInfo answer (or callback) that first listed the key, so it is
+    an upper bound with the resolution of the poll interval (kept as ``results_ready_poll_s``).
+    A key already present at the first look after stop is stamped with that first look.
+    """
+    ready = writer.meta.get("results_ready") or {}
+    new = [key for key in (getattr(info, "result_urls", None) or {}) if key not in ready]
+    if new:
+        writer.mark("results_ready", new)
 
 
 def write_tables(writer: SessionWriter, kinds: list[str]) -> None:

@@ -106,6 +106,15 @@ class SessionWriter:
         self.meta["phases"][name] = {"mono": self._clock(), "wall": self._wall()}
         self._write_meta()
 
+    def mark(self, section: str, names: Iterable[str]) -> None:
+        """Stamp each of ``names`` under ``session.json[section]`` with now (monotonic and wall
+        time), keeping the first stamp of a name already there."""
+        stamp = {"mono": self._clock(), "wall": self._wall()}
+        marks = self.meta.setdefault(section, {})
+        for name in names:
+            marks.setdefault(name, dict(stamp))
+        self._write_meta()
+
     def _write_meta(self) -> None:
         path = self.directory / "session.json"
         tmp = path.with_suffix(".json.tmp")
