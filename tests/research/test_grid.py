@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from tests.conftest import sample_turns_wav, write_wav
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.research.grid import Condition, Grid, Recording, Reference, canonical_params
-from tingwu_nb.research.runner import run_grid
+from tingwu_nb.research.runner import plan, run_grid
 from tingwu_nb.research.store import RunStore, cache_key
 
 SHA = "0" * 64
@@ -40,6 +41,9 @@ def test_cache_key_ignores_parameter_order_and_depends_on_endpoint_kind(tmp_path
     assert cache_key(SHA, a.params_json, "emulator") != cache_key("1" * 64, a.params_json, "emulator")
     c = Condition(rec, "en", 8000, "pcm")
     assert cache_key(SHA, c.params_json, "emulator") != cache_key(SHA, a.params_json, "emulator")
+    # the sending speed is part of the key ("max" is the fastest accepted speed)
+    assert cache_key(SHA, a.params_json, "emulator", 1.0) != cache_key(SHA, a.params_json, "emulator", 10.0)
+    assert cache_key(SHA, a.params_json, "emulator", math.inf) == cache_key(SHA, a.params_json, "emulator", MAX_SPEED)
 
 
 def test_yaml_grid_with_text_srt_and_transcription_references(tmp_path: Path, sample_truth: dict) -> None:
@@ -120,6 +124,9 @@ async def test_grid_runs_caches_resumes_and_8k_is_no_better(
         again = await run_grid(grid, store, client=client, concurrency=2, progress=False)
         assert len(emulator.store) == created
         assert again["condition_id"].tolist() == runs["condition_id"].tolist()
+        # at another speed nothing is cached: latency and partials depend on it
+        assert len(plan(grid, store, "emulator", 5.0)[1]) == 4 and not plan(grid, store, "emulator", math.inf)[1]
+        assert runs["speed"].eq(MAX_SPEED).all()  # "max" is stored as the speed really used
         # benchmark (printed, never asserted): a fresh store runs all 4 cells
         started = time.monotonic()
         fresh = await run_grid(grid, RunStore(tmp_path / "fresh"), client=client, concurrency=2, progress=False)

@@ -56,7 +56,7 @@ def run_grid_distributed(grid: Grid, store: RunStore, *, client: Any, speed: flo
 
     speed = parse_speed(grid.speed if speed is None else speed)
     kind = endpoint_kind(_Endpoint(endpoint)) if endpoint else "emulator"
-    ids, todo = plan(grid, store, kind)
+    ids, todo = plan(grid, store, kind, speed)
     audio = {c.recording.sha256: c.recording.audio for c, _ in todo}
     # a one-item list: scatter sends the (suffix, bytes) pair whole; hash=False: a fresh key per call
     shipped = {sha: client.scatter([(path.suffix, path.read_bytes())], hash=False)[0]

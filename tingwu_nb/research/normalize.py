@@ -17,7 +17,7 @@
    dropped ("1,000" -> "1000") and decimal points between digits are kept ("3.5").
 5. **Punctuation and symbols** — every Unicode punctuation (P*) and symbol (S*) character,
    ASCII and CJK ("，。、！？「」…") alike, becomes a space; an apostrophe inside a Latin word
-   is kept ("don't").
+   is kept and written as ASCII ("don't" == "don’t", the typographic form common in SRT files).
 6. **Spaces** — runs of whitespace collapse to one space; spaces between two CJK characters
    (Han, kana, Hangul) are removed, so "今天 天气" == "今天天气". Spaces between CJK and Latin
    are kept; :func:`tokens` splits there anyway.
@@ -85,13 +85,18 @@ def _to_simplified(text: str) -> str:
     return _converter(text)
 
 
+#: Apostrophes kept inside a Latin word (all written as ASCII "'"): ASCII, right single quotation
+#: mark (typographic, common in SRT), modifier letter apostrophe, prime.
+_APOSTROPHES = frozenset("'\u2019\u02bc\u2032")
+
+
 def _strip_punct(text: str) -> str:
     out = []
     n = len(text)
     for i, ch in enumerate(text):
         cat = unicodedata.category(ch)
-        if ch == "'" and 0 < i < n - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
-            out.append(ch)  # don't, l'homme
+        if ch in _APOSTROPHES and 0 < i < n - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+            out.append("'")  # don't, don’t, l'homme: one apostrophe whatever the typography
         elif cat[0] in "PS" and ch != _DOT:
             out.append(" ")
         else:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tingwu_nb.research.grid import Condition, Grid, Reference
-from tingwu_nb.research.store import RunStore, cache_key
+from tingwu_nb.research.store import RunStore, cache_key, effective_speed
 from tingwu_nb.session.recording import Session, parse_speed, record, run_sync
 
 __all__ = ["base_row", "endpoint_kind", "grid_table", "plan", "run_grid", "run_grid_sync", "score_counts", "stream_condition"]
@@ -108,7 +108,7 @@ def base_row(cell: Condition, cid: str, kind: str, speed: float) -> dict[str, An
     """The run-row fields known before streaming (``status`` ``"ok"`` until something fails)."""
     return {"condition_id": cid, "recording": cell.recording.name, "language": cell.language,
             "language_hints": ",".join(cell.language_hints), "sample_rate": cell.sample_rate,
-            "format": cell.format, "speed": speed, "params_json": cell.params_json, "endpoint_kind": kind,
+            "format": cell.format, "speed": effective_speed(speed), "params_json": cell.params_json, "endpoint_kind": kind,
             "audio_sha256": cell.recording.sha256, "status": "ok", "error": None}
 
 
@@ -143,10 +143,10 @@ async def _run_cell(cell: Condition, cid: str, kind: str, client: Any, store: Ru
         return row
 
 
-def plan(grid: Grid, store: RunStore, kind: str) -> tuple[list[str], list[tuple[Condition, str]]]:
-    """The grid's condition ids in order, and the (condition, id) pairs not yet ``"ok"`` in ``store``."""
+def plan(grid: Grid, store: RunStore, kind: str, speed: float) -> tuple[list[str], list[tuple[Condition, str]]]:
+    """The grid's condition ids at ``speed`` in order, and the (condition, id) pairs not yet ``"ok"`` in ``store``."""
     cells = grid.conditions()
-    ids = [cache_key(c.recording.sha256, c.params_json, kind) for c in cells]
+    ids = [cache_key(c.recording.sha256, c.params_json, kind, speed) for c in cells]
     done = store.finished()
     return ids, [(c, i) for c, i in zip(cells, ids) if i not in done]
 
@@ -199,7 +199,7 @@ async def run_grid(
                 client_factory = connect
             client = await stack.enter_async_context(client_factory())
         kind = kind or endpoint_kind(client)
-        ids, todo = plan(grid, store, kind)
+        ids, todo = plan(grid, store, kind, speed)
         bar = _bar(len(ids), len(ids) - len(todo), progress)
         limit = asyncio.Semaphore(concurrency)
 

@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
+from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.research.latency import RESULT_READY_COLUMNS, SENTENCE_LATENCY_COLUMNS
 from tingwu_nb.research.stats import corpus_error_rate, paired_bootstrap
 
 __all__ = ["CHILD_TABLES", "READY_COLUMNS", "RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore",
-           "cache_key"]
+           "cache_key", "effective_speed"]
 
 RUN_COLUMNS = (
     "condition_id", "recording", "language", "language_hints", "sample_rate", "format", "speed", "params_json",
@@ -43,14 +44,23 @@ READY_COLUMNS = RESULT_READY_COLUMNS
 CHILD_TABLES = {"sentences": SENTENCE_COLUMNS, "segments": SEGMENT_COLUMNS, "ready": READY_COLUMNS}
 
 
-def cache_key(audio_sha256: str, params_json: str, endpoint_kind: str) -> str:
-    """sha256 of (audio hash, canonical parameters JSON, endpoint kind): the ``condition_id``.
+def cache_key(audio_sha256: str, params_json: str, endpoint_kind: str, speed: float | None = None) -> str:
+    """sha256 of (audio hash, canonical parameters JSON, endpoint kind, sending speed): the ``condition_id``.
 
     Pass ``params_json`` from :func:`tingwu_nb.research.grid.canonical_params` so key order
-    does not matter; the endpoint kind ("emulator"/"cloud") does.
+    does not matter; the endpoint kind ("emulator"/"cloud") and the effective sending speed
+    (``"max"`` is :data:`~tingwu_nb.client.pacing.MAX_SPEED`) do: latency and partial results
+    depend on both, so a grid re-run at another speed streams again.
     """
-    payload = "\x1f".join((audio_sha256, params_json, endpoint_kind)).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()
+    parts = [audio_sha256, params_json, endpoint_kind]
+    if speed is not None:
+        parts.append(f"speed={effective_speed(speed):g}")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def effective_speed(speed: float) -> float:
+    """The speed a session really streams at: ``inf`` ("max") is :data:`~tingwu_nb.client.pacing.MAX_SPEED`."""
+    return min(float(speed), MAX_SPEED)
 
 
 class RunStore:
