@@ -47,25 +47,37 @@ def test_hand_built_events_with_known_stamps():
         at(ev.SentenceEnd(index=1, time_ms=1500, begin_time_ms=100, result="今天天气很好。"), 11.9),
         at(ev.SentenceBegin(index=2, time_ms=1600), 11.95),
         at(ev.SentenceEnd(index=2, time_ms=2000, begin_time_ms=1600, result="走吧"), 12.4),
+        at(ev.SentenceBegin(index=3, time_ms=2150), 12.5),
+        at(ev.TranscriptionResultChanged(index=3, time_ms=2400, result="好"), 12.55),
+        at(ev.SentenceEnd(index=3, time_ms=2600, begin_time_ms=2150, result="好的"), 12.9),
         at(ev.TranscriptionCompleted(), 13.5),
     ]
     frame = sentence_latency(events, frames, condition_id="c1")
     assert list(frame.columns) == list(SENTENCE_LATENCY_COLUMNS)
-    one, two = frame.to_dict("records")
+    one, two, three = frame.to_dict("records")
     assert one["condition_id"] == "c1" and one["sentence_index"] == 1
     assert (one["start_s"], one["end_s"]) == (0.1, 1.5)
     assert one["first_partial_s"] == pytest.approx(0.6)  # 10.6 - first frame sent at 10.0
     assert one["final_s"] == pytest.approx(1.9)
     assert one["latency_s"] == pytest.approx(11.9 - 11.4)  # frame ending at 1500 ms was sent at 11.4
     assert (one["revisions"], one["chars_changed"]) == (3, 1)  # 汽 -> 气 rewritten once
+    # lag after start of speech: speech starts at 100 ms, held by the frame [100, 200) ms sent at 10.1
+    assert one["first_partial_lag_s"] == pytest.approx(10.6 - 10.1)
     assert math.isnan(two["first_partial_s"]) and two["revisions"] == 0 and two["chars_changed"] == 0
+    assert math.isnan(two["first_partial_lag_s"])  # no partial, no lag
     assert two["latency_s"] == pytest.approx(12.4 - 11.9)
+    # start 2150 ms is inside the frame [2100, 2200) ms, sent at 10.0 + 0.1 * 21 = 12.1
+    assert three["first_partial_lag_s"] == pytest.approx(12.55 - 12.1)
+    assert three["latency_s"] == pytest.approx(12.9 - 12.5)  # frame ending at 2600 ms sent at 12.5
     summary = latency_summary(frame)
     assert summary["latency_final_median_s"] == pytest.approx(0.5)
-    assert summary["sentences"] == 2 and summary["chars_changed_total"] == 1
+    assert summary["latency_first_partial_median_s"] == pytest.approx((0.5 + 0.45) / 2)  # NaN skipped
+    assert summary["sentences"] == 3 and summary["chars_changed_total"] == 1
     # without frame stamps: times from the first stamped event, no lag after speech
     bare = sentence_latency(events)
     assert bare.loc[0, "final_s"] == pytest.approx(2.0) and bare["latency_s"].isna().all()
+    assert bare["first_partial_lag_s"].isna().all()
+    assert math.isnan(latency_summary(bare)["latency_first_partial_median_s"])
 
 
 @pytest.mark.network
@@ -84,7 +96,7 @@ async def test_latency_of_a_session_recorded_through_the_emulator(emulator, samp
         assert row.revisions == len(partials)
         assert row.final_s > 0 and row.latency_s >= 0
         if partials:
-            assert row.first_partial_s <= row.final_s
+            assert row.first_partial_s <= row.final_s and math.isfinite(row.first_partial_lag_s)
     assert frame["revisions"].sum() > 0  # OutputLevel=2: the emulator sent interim results
     # same lag definition as the session's own live table
     live = session.live_sentences()

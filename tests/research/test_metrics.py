@@ -122,3 +122,14 @@ def test_without_opencc_traditional_is_kept_and_one_warning_says_so(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert normalize("天氣", "yue") == "天氣"  # warned once per process only
+
+
+def test_cjk_speakers_one_hypothesis_label_for_two_reference_speakers():
+    ref = [("A", 0.0, 2.0, "今天开会"), ("B", 2.0, 4.0, "好的")]
+    hyp = [("1", 0.0, 2.0, "今天开会。"), ("1", 2.0, 4.0, "好得")]  # no diarization: one label for both
+    out = speaker_scores(ref, hyp, "cn")
+    # 6 reference characters; "1" maps onto A (4 agree vs 2), so B's 2 characters are misattributed
+    assert out.mapping == {"1": "A"} and out.attribution_error == pytest.approx(2 / 6)
+    per = out.per_speaker.set_index("speaker")
+    assert per.loc["A", "error_rate"] == 0.0 and per.loc["B", "metric"] == "cer"
+    assert (per.loc["B", "substitutions"], per.loc["B", "error_rate"]) == (1, 0.5)  # 的 -> 得

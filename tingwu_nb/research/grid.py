@@ -7,13 +7,20 @@
 A YAML grid (paths are relative to the YAML file)::
 
     recordings:
-      - {name: meeting, audio: meeting.wav, reference: meeting.srt}   # .txt, .srt or Transcription .json
+      - {name: meeting, audio: meeting.wav, reference: meeting.srt}   # .txt .srt .vtt .json .yaml
       - {name: call, audio: call.wav, text: "the reference as plain text"}
+      - name: panel                                                   # timed, with speakers
+        audio: panel.wav
+        segments: [{start: 0.5, end: 4.8, speaker: A, text: "Good morning"}, ...]
     languages: [en, {language: multilingual, hints: [en, cn]}, fspk]
     sample_rates: [16000, 8000]
     formats: [pcm, opus]
     params: [{}, {diarization: true}]         # any RealtimeTaskRequest.create keyword
     speed: max
+
+A reference keeps its speaker labels (SRT/VTT prefixes ``Speaker 1:``, ``[Speaker 1]``,
+``<v Speaker 1>``; a Transcription's SpeakerId; ``speaker:`` in segments), so the runner can
+score each speaker and the speaker attribution of diarised conditions.
 
 Hand the grid to :func:`tingwu_nb.research.runner.run_grid` with a
 :class:`~tingwu_nb.research.store.RunStore`.
@@ -37,19 +44,38 @@ from tingwu_nb.errors import ParameterError
 
 __all__ = ["Condition", "Grid", "Recording", "Reference", "canonical_params"]
 
-_SRT_TIME = re.compile(r"(\d+):(\d+):(\d+)[,.](\d+)\s*-->\s*(\d+):(\d+):(\d+)[,.](\d+)")
+_SRT_TIME = re.compile(r"(?:(\d+):)?(\d+):(\d+)[,.](\d+)\s*-->\s*(?:(\d+):)?(\d+):(\d+)[,.](\d+)")
 
 
 @dataclass(frozen=True)
 class Reference:
     """A reference transcript: its full text and, when known, timed segments ``(start_s, end_s, text)``.
 
-    Build one with :meth:`load` (a file) or :meth:`from_text`; the runner scores each condition
-    against ``text`` and computes per-segment errors (for intervals) when ``segments`` exist.
+    ``speakers`` runs parallel to ``segments``: the speaker label of each segment (None when the
+    reference does not say), or ``()`` for a reference without any speaker labels. Build one with
+    :meth:`load` (a file), :meth:`from_text`, :meth:`from_segments` or :meth:`from_records`; the
+    runner scores each condition against ``text``, computes per-segment errors (for intervals)
+    when ``segments`` exist, and per-speaker errors when :attr:`has_speakers`.
     """
 
     text: str
     segments: tuple[tuple[float, float, str], ...] = ()
+    speakers: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.speakers and len(self.speakers) != len(self.segments):
+            raise ParameterError("reference.speakers", f"{len(self.speakers)} speaker labels for "
+                                 f"{len(self.segments)} segments (one per segment, or none)", None)
+
+    @property
+    def has_speakers(self) -> bool:
+        """True when at least one segment has a speaker label."""
+        return any(s is not None for s in self.speakers)
+
+    def speaker_segments(self) -> list[tuple[str, float, float, str]]:
+        """``(speaker, start_s, end_s, text)`` of every labelled segment, the input of
+        :func:`tingwu_nb.research.metrics.speaker_scores` (empty without speaker labels)."""
+        return [(spk, s, e, t) for spk, (s, e, t) in zip(self.speakers, self.segments) if spk is not None]
 
     @classmethod
     def from_text(cls, text: str) -> Reference:
@@ -57,32 +83,96 @@ class Reference:
         return cls(text=" ".join(text.split()))
 
     @classmethod
-    def from_segments(cls, segments: Iterable[tuple[float, float, str]]) -> Reference:
-        """A timed reference from ``(start_s, end_s, text)`` rows, e.g. a fixture's turns."""
-        rows = tuple((float(s), float(e), str(t).strip()) for s, e, t in segments)
-        return cls(text=" ".join(t for _, _, t in rows), segments=rows)
+    def from_segments(cls, segments: Iterable[Sequence[Any]], speakers: Iterable[Any] | None = None) -> Reference:
+        """A timed reference from ``(start_s, end_s, text)`` or ``(start_s, end_s, text, speaker)``
+        rows (e.g. a fixture's turns); ``speakers`` gives the labels as a separate sequence instead."""
+        rows, labels = [], []
+        for row in segments:
+            start, end, text = row[0], row[1], row[2]
+            rows.append((float(start), float(end), str(text).strip()))
+            labels.append(_label(row[3]) if len(row) > 3 else None)
+        if speakers is not None:
+            labels = [_label(s) for s in speakers]
+        rows_t = tuple(rows)
+        return cls(text=" ".join(t for _, _, t in rows_t), segments=rows_t,
+                   speakers=tuple(labels) if any(x is not None for x in labels) else ())
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Reference:
+        """A timed reference from mappings with ``start_s``/``start``, ``end_s``/``end``, ``text`` and
+        an optional ``speaker`` (the YAML ``segments:`` form, or the bundled sample's ``turns``)."""
+        rows = []
+        for n, rec in enumerate(records):
+            start, end = rec.get("start_s", rec.get("start")), rec.get("end_s", rec.get("end"))
+            if start is None or end is None or rec.get("text") is None:
+                raise ParameterError(f"reference.segments[{n}]", "each segment needs start, end and text", dict(rec))
+            rows.append((start, end, rec["text"], rec.get("speaker")))
+        return cls.from_segments(rows)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Reference:
-        """Read ``.srt`` (timed), Tingwu ``Transcription`` ``.json`` (timed) or any other file as text."""
+        """Read ``.srt``/``.vtt`` (timed, with speaker prefixes such as ``Speaker 1:``, ``[Speaker 1]``
+        or ``<v Speaker 1>``), ``.json`` (a Tingwu ``Transcription``, SpeakerId per paragraph, or
+        ``{"turns": [...]}`` records), ``.yaml``/``.yml`` (records, see :meth:`from_records`) or
+        any other file as text."""
         path = Path(path)
         content = path.read_text(encoding="utf-8-sig")
-        if path.suffix.lower() == ".srt":
+        suffix = path.suffix.lower()
+        if suffix in (".srt", ".vtt"):
             return cls.from_segments(_parse_srt(content))
-        if path.suffix.lower() == ".json":
-            return cls.from_transcription(json.loads(content))
+        if suffix in (".json", ".yaml", ".yml"):
+            if suffix == ".json":
+                doc = json.loads(content)
+            else:
+                import yaml
+
+                doc = yaml.safe_load(content)
+            if isinstance(doc, Mapping) and ("Transcription" in doc or "Paragraphs" in doc):
+                return cls.from_transcription(doc)
+            if isinstance(doc, Mapping):
+                doc = doc.get("segments", doc.get("turns"))
+            if not isinstance(doc, list):
+                raise ParameterError("reference", f"{path.name}: expected a Transcription, a list of segments "
+                                     "or {segments: [...]}", None)
+            return cls.from_records(doc)
         return cls.from_text(content)
 
     @classmethod
     def from_transcription(cls, doc: Mapping[str, Any]) -> Reference:
-        """A Tingwu-shaped Transcription result (e.g. a cloud run you trust) as the reference."""
+        """A Tingwu-shaped Transcription result (e.g. a cloud run you trust) as the reference; each
+        sentence keeps its paragraph's ``SpeakerId``."""
         from tingwu_nb.results.transcription import sentences_frame
 
         frame = sentences_frame(doc)
-        return cls.from_segments(zip(frame["start_s"], frame["end_s"], frame["text"]))
+        return cls.from_segments(zip(frame["start_s"], frame["end_s"], frame["text"]),
+                                 speakers=frame["speaker_id"].tolist())
 
 
-def _parse_srt(content: str) -> list[tuple[float, float, str]]:
+def _label(value: Any) -> str | None:
+    """A speaker label as text; None, NaN and empty mean "no label"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+#: Speaker prefixes in subtitle text: ``<v Name>``, ``[Name]``, ``Speaker 1:`` / ``说话人1：``.
+_SPEAKER_PREFIX = (
+    re.compile(r"^<v(?:\.[\w.-]+)*\s+([^>]+)>\s*(.*?)(?:</v>)?$", re.S),
+    re.compile(r"^\[([^\]]{1,40})\]\s*(.*)$", re.S),
+    re.compile(r"^((?:speaker|spk|说话人|发言人)\s*_?\s*\w{1,8})\s*[:：]\s*(.*)$", re.S | re.I),
+)
+
+
+def _speaker_prefix(text: str) -> tuple[str | None, str]:
+    for pattern in _SPEAKER_PREFIX:
+        match = pattern.match(text)
+        if match and match.group(2).strip():
+            return match.group(1).strip(), match.group(2).strip()
+    return None, text
+
+
+def _parse_srt(content: str) -> list[tuple[float, float, str, str | None]]:
     rows = []
     for block in re.split(r"\n\s*\n", content.replace("\r\n", "\n").strip()):
         lines = block.strip().split("\n")
@@ -90,11 +180,11 @@ def _parse_srt(content: str) -> list[tuple[float, float, str]]:
             match = _SRT_TIME.search(line)
             if match:
                 h1, m1, s1, f1, h2, m2, s2, f2 = match.groups()
-                start = int(h1) * 3600 + int(m1) * 60 + int(s1) + int(f1) / 10 ** len(f1)
-                end = int(h2) * 3600 + int(m2) * 60 + int(s2) + int(f2) / 10 ** len(f2)
-                text = " ".join(x.strip() for x in lines[i + 1:] if x.strip())
+                start = int(h1 or 0) * 3600 + int(m1) * 60 + int(s1) + int(f1) / 10 ** len(f1)
+                end = int(h2 or 0) * 3600 + int(m2) * 60 + int(s2) + int(f2) / 10 ** len(f2)
+                speaker, text = _speaker_prefix(" ".join(x.strip() for x in lines[i + 1:] if x.strip()))
                 if text:
-                    rows.append((start, end, text))
+                    rows.append((start, end, text, speaker))
                 break
     return rows
 
@@ -213,10 +303,12 @@ def _recording(item: Mapping[str, Any], base: Path) -> Recording:
     name = str(item.get("name") or Path(item["audio"]).stem)
     if item.get("reference") is not None:
         reference = Reference.load(base / item["reference"])
+    elif item.get("segments") is not None:
+        reference = Reference.from_records(item["segments"])
     elif item.get("text") is not None:
         reference = Reference.from_text(str(item["text"]))
     else:
-        raise ParameterError("recordings[].reference", f"recording {name!r} needs reference: FILE or text:", None)
+        raise ParameterError("recordings[].reference", f"recording {name!r} needs reference: FILE, segments: or text:", None)
     return Recording(name=name, audio=audio, reference=reference)
 
 

@@ -6,6 +6,10 @@ frame (``frames.jsonl``: ``end_ms``, ``mono``). For sentence ``index``:
 
 * ``first_partial_s`` / ``final_s`` — arrival of its first TranscriptionResultChanged / its
   SentenceEnd, seconds after the first audio frame was sent (NaN if it had no partial);
+* ``first_partial_lag_s`` — lag after start of speech: arrival of its first
+  TranscriptionResultChanged minus the send time of the frame holding the sentence's start
+  (``begin_time_ms``: the first frame whose ``end_ms`` is past it), the start-side analogue of
+  ``latency_s``; NaN without a partial or without frame stamps;
 * ``latency_s`` — lag after end of speech: SentenceEnd arrival minus the send time of the
   frame holding the sentence's end (``time_ms``), the same definition as
   ``Session.live_sentences()``; NaN without frame stamps;
@@ -37,7 +41,7 @@ __all__ = ["RESULT_READY_COLUMNS", "SENTENCE_LATENCY_COLUMNS", "latency_summary"
 
 #: Columns of the sentence latency table (one row per SentenceEnd).
 SENTENCE_LATENCY_COLUMNS = ("condition_id", "sentence_index", "start_s", "end_s", "first_partial_s", "final_s",
-                            "latency_s", "revisions", "chars_changed")
+                            "latency_s", "first_partial_lag_s", "revisions", "chars_changed")
 
 
 def prefix_edit_distance(before: str, after: str) -> int:
@@ -92,14 +96,18 @@ def sentence_latency(events: Sequence[ev.Message], frames_sent: Sequence[tuple[i
                 latency = event.received_at - frames_sent[i][1]
             start_ms = event.begin_time_ms if event.begin_time_ms is not None else (
                 event.words[0].start_ms if event.words else (seen[0].time_ms if seen else event.time_ms))
+            lag = math.nan
+            if ends and first is not None:  # the frame holding the start: [end of previous, its end_ms)
+                lag = first - frames_sent[min(bisect.bisect_right(ends, start_ms), len(ends) - 1)][1]
             rows.append((condition_id, event.index, start_ms / 1000.0, event.time_ms / 1000.0,
                          math.nan if first is None else first - t0,
                          math.nan if event.received_at is None else event.received_at - t0,
-                         latency, len(seen), changed))
+                         latency, lag, len(seen), changed))
     frame = pd.DataFrame(rows, columns=list(SENTENCE_LATENCY_COLUMNS))
     return frame.astype({"condition_id": "object", "sentence_index": "int64", "start_s": "float64",
                          "end_s": "float64", "first_partial_s": "float64", "final_s": "float64",
-                         "latency_s": "float64", "revisions": "int64", "chars_changed": "int64"})
+                         "latency_s": "float64", "first_partial_lag_s": "float64", "revisions": "int64",
+                         "chars_changed": "int64"})
 
 
 def session_latency(session: Any, condition_id: str | None = None) -> pd.DataFrame:
@@ -161,10 +169,14 @@ def result_ready_times(session: Any, condition_id: str | None = None) -> pd.Data
 
 
 def latency_summary(frame: pd.DataFrame) -> dict[str, float]:
-    """Run-table columns from a sentence latency frame: median and p90 of ``latency_s``,
-    mean revisions and total characters changed (NaN when no sentence had a latency)."""
+    """Run-table columns from a sentence latency frame: median and p90 of ``latency_s``, median
+    of ``first_partial_lag_s`` (``latency_first_partial_median_s``), mean revisions and total
+    characters changed (NaN when no sentence had that latency)."""
     lat = frame["latency_s"].dropna().to_numpy(dtype=float) if len(frame) else np.array([])
+    first = frame["first_partial_lag_s"].dropna().to_numpy(dtype=float) \
+        if len(frame) and "first_partial_lag_s" in frame else np.array([])
     return {
+        "latency_first_partial_median_s": float(np.median(first)) if first.size else math.nan,
         "latency_final_median_s": float(np.median(lat)) if lat.size else math.nan,
         "latency_final_p90_s": float(np.quantile(lat, 0.9)) if lat.size else math.nan,
         "revisions_mean": float(frame["revisions"].mean()) if len(frame) else math.nan,

@@ -90,6 +90,7 @@ def _segments(reference: Reference, hyp: pd.DataFrame, language: str) -> pd.Data
 def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Score and time one finished session: (run-row fields, child tables of ``CHILD_TABLES``)."""
     from tingwu_nb.research.latency import latency_summary, result_ready_times, session_latency, stop_times
+    from tingwu_nb.research.speakers import diarization_requested, speaker_measures
 
     hyp = session.sentences()
     counts = score_counts(cell.recording.reference.text, " ".join(hyp["text"]), cell.language)
@@ -97,10 +98,14 @@ def _measure(cell: Condition, cid: str, session: Session) -> tuple[dict[str, Any
     lat = latency_summary(sentences)
     stops = stop_times(session)
     fields = counts | {"sentences": len(hyp)} | {k: lat[k] for k in (
-        "latency_final_median_s", "latency_final_p90_s", "revisions_mean", "chars_changed_total")} | {
+        "latency_final_median_s", "latency_final_p90_s", "latency_first_partial_median_s", "revisions_mean",
+        "chars_changed_total")} | {
         k: stops[k] for k in ("stop_to_completed_s", "stop_to_task_finished_s", "stop_to_results_downloaded_s")}
+    speaker_fields, speakers = speaker_measures(cell.recording.reference, hyp, cell.language,
+                                                diarized=diarization_requested(cell.params), condition_id=cid)
+    fields |= speaker_fields
     tables = {"sentences": sentences, "segments": _segments(cell.recording.reference, hyp, cell.language),
-              "ready": result_ready_times(session, cid)}
+              "ready": result_ready_times(session, cid), "speakers": speakers}
     return fields, tables
 
 

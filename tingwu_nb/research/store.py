@@ -25,6 +25,7 @@ import pandas as pd
 
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.research.latency import RESULT_READY_COLUMNS, SENTENCE_LATENCY_COLUMNS
+from tingwu_nb.research.speakers import SPEAKER_COLUMNS
 from tingwu_nb.research.stats import corpus_error_rate, paired_bootstrap
 
 __all__ = ["CHILD_TABLES", "READY_COLUMNS", "RUN_COLUMNS", "SEGMENT_COLUMNS", "SENTENCE_COLUMNS", "RunStore",
@@ -34,14 +35,16 @@ RUN_COLUMNS = (
     "condition_id", "recording", "language", "language_hints", "sample_rate", "format", "speed", "params_json",
     "endpoint_kind", "audio_sha256", "status", "error", "metric", "error_rate", "substitutions", "deletions",
     "insertions", "hits", "reference_length", "sentences", "latency_final_median_s", "latency_final_p90_s",
-    "revisions_mean", "chars_changed_total", "stop_to_completed_s", "stop_to_task_finished_s",
-    "stop_to_results_downloaded_s", "wall_s", "session_dir",
+    "latency_first_partial_median_s", "revisions_mean", "chars_changed_total", "stop_to_completed_s",
+    "stop_to_task_finished_s", "stop_to_results_downloaded_s", "speaker_attribution_error", "speaker_coverage",
+    "speakers_ref", "speakers_hyp", "wall_s", "session_dir",
 )
 SENTENCE_COLUMNS = SENTENCE_LATENCY_COLUMNS
 SEGMENT_COLUMNS = ("condition_id", "segment_index", "start_s", "end_s", "errors", "reference_length")
 READY_COLUMNS = RESULT_READY_COLUMNS
 #: The per-condition child tables of the store: file stem -> columns.
-CHILD_TABLES = {"sentences": SENTENCE_COLUMNS, "segments": SEGMENT_COLUMNS, "ready": READY_COLUMNS}
+CHILD_TABLES = {"sentences": SENTENCE_COLUMNS, "segments": SEGMENT_COLUMNS, "ready": READY_COLUMNS,
+                "speakers": SPEAKER_COLUMNS}
 
 
 def cache_key(audio_sha256: str, params_json: str, endpoint_kind: str, speed: float | None = None) -> str:
@@ -101,6 +104,10 @@ class RunStore:
     def ready(self) -> pd.DataFrame:
         """Stop -> ready seconds of each result file of every finished condition (``READY_COLUMNS``)."""
         return self._read("ready", READY_COLUMNS)
+
+    def speakers(self) -> pd.DataFrame:
+        """Per reference speaker error rates of every diarised condition (``speakers.SPEAKER_COLUMNS``)."""
+        return self._read("speakers", SPEAKER_COLUMNS)
 
     def finished(self) -> set[str]:
         """``condition_id`` of every cell that finished with status ``"ok"`` (the cache)."""
