@@ -32,6 +32,7 @@ from tingwu_nb.emulator.analysis.postprocess import postprocess
 from tingwu_nb.emulator.analysis.service import AnalysisService, llm_available
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.faults import FaultPlan, FaultState
 from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
 from tingwu_nb.emulator.realtime import websocket_endpoint
 from tingwu_nb.emulator.rest import rest_routes
@@ -67,7 +68,7 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     streams = StreamRuntime()
     analysis = AnalysisService(config.analysis_engine, max_pending=config.analysis_max_pending)
     ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams,
-                           analysis=analysis)
+                           analysis=analysis, faults=config.faults)
     finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout,
                                analysis=analysis, choices=config.choices)
     callbacks = CallbackSender(config)  # posts to config.callback_url (rest §5.7)
@@ -152,6 +153,15 @@ class Emulator:
         if record is None:
             raise KeyError(task_id)
         return {k: dict(v, fallbacks=list(v.get("fallbacks", []))) for k, v in record.analysis_report.items()}
+
+    def inject(self, task_id: str, plan: FaultPlan) -> None:
+        """Inject ``plan``'s faults into one task (replacing the server's plan for it), e.g. from
+        a ``record(on_event=...)`` hook or right after CreateTask; see :mod:`tingwu_nb.emulator.faults`.
+        Raises KeyError for an unknown task."""
+        record = self.store.get(task_id)
+        if record is None:
+            raise KeyError(task_id)
+        record.faults = FaultState(plan)
 
     def client(self, **kwargs: Any) -> Any:
         """A :class:`~tingwu_nb.client.tasks.TingwuClient` for this emulator (caller closes it)."""

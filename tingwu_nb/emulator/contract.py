@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from tingwu_nb.client.pacing import MAX_SPEED
 from tingwu_nb.client.ratelimit import DEFAULT_QPS
+from tingwu_nb.emulator.faults import FaultPlan
 
 __all__ = ["ContractChoices", "EmulatorConfig", "host_of"]
 
@@ -133,6 +134,13 @@ class ContractChoices:
     allow_sequential_reconnect: bool = True
     # rt §5.4: sentence times continue from where the previous connection ended.
     time_continues_across_reconnect: bool = True
+    # rt §5.4 (UNCONFIRMED): what a connection that ends without TranscriptionCompleted (a
+    # dropped socket) leaves in the record. "last_final": audio after the last SentenceEnd that
+    # was sent is discarded (never finalised), so the next connection continues sentence times
+    # from the end of that sentence, and a client that replays its unconfirmed audio from there
+    # gets one continuous timeline (tingwu_nb.client.resilient). "received": every received
+    # sample is kept and times continue after it (a replaying client must re-base them).
+    reconnect_resume: Literal["last_final", "received"] = "last_final"
     # rt §1.1 / §8: unknown mc token -> "http403" (refuse the upgrade) or "taskfailed" (accept,
     # send TaskFailed 40000001 ACCESS_DENIED, close). A stopped task or a second concurrent
     # stream is always refused with HTTP 403.
@@ -225,6 +233,8 @@ class EmulatorConfig:
     analysis_engine: Literal["auto", "llm", "extractive"] = "auto"
     # At most this many analysis jobs wait for the one analysis thread (AnalysisWorker).
     analysis_max_pending: int = 64
+    # faults injected into every task (emulator/faults.py); Emulator.inject overrides one task's
+    faults: FaultPlan = field(default_factory=FaultPlan)
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     # rest §5.7: the HTTP callback URL of this AppKey (in the cloud a console setting, not an API
     # parameter). None: ProgressiveCallbacksEnabled is accepted and nothing is sent. It may be set

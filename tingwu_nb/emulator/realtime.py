@@ -30,6 +30,7 @@ from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
 from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
 from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
+from tingwu_nb.emulator.faults import DROP_CLOSE_CODE, FaultPlan, FaultState
 from tingwu_nb.emulator.realtime_translation import live_translation
 from tingwu_nb.emulator.runtime import (
     SHUTDOWN_STATUS,
@@ -88,11 +89,11 @@ class StreamHandler:
         self.send_lock = asyncio.Lock()
         options = _transcription_options(record)
         self.level = int(options.get("OutputLevel") or 1)
-        self.diarizer = (
-            OnlineDiarizer(sample_rate=record.sample_rate,
-                           speaker_count=(options.get("Diarization") or {}).get("SpeakerCount") or None)
-            if options.get("DiarizationEnabled") else None
-        )
+        if options.get("DiarizationEnabled") and record.live_diarizer is None:
+            record.live_diarizer = OnlineDiarizer(
+                sample_rate=record.sample_rate,
+                speaker_count=(options.get("Diarization") or {}).get("SpeakerCount") or None)
+        self.diarizer = record.live_diarizer if options.get("DiarizationEnabled") else None
         self.translation = live_translation(record, engine, analysis, self._send_translated,
                                             on_error=self._translation_failed, interim_sent=self.level >= 2)
         # Sequential reconnects continue indexes (and optionally time) where the last stream stopped.
@@ -101,6 +102,9 @@ class StreamHandler:
         self.time_offset_ms = self.pcm_offset * 1000 // record.sample_rate if continues else 0
         self.index_offset = len(record.sentences)
         self.recognizer: StreamingRecognizer | None = None
+        self.faults: FaultState = record.faults if record.faults is not None else FaultState()
+        self._sent_sentences = len(record.sentences)  # sentences whose SentenceEnd went out
+        self._dropped = False
         self._receiver: asyncio.Task | None = None
         self._abort_reason: tuple[int, str] | None = None
         self._done = asyncio.Event()
@@ -128,8 +132,21 @@ class StreamHandler:
             await asyncio.gather(worker, return_exceptions=True)
             if self.translation is not None:
                 await self.translation.aclose()
-            await self._close()
+            if not self.session.finished:
+                self._keep_only_what_was_sent()
+            await self._close(DROP_CLOSE_CODE if self._dropped else None)
             self._done.set()
+
+    def _keep_only_what_was_sent(self) -> None:
+        """The connection ended without TranscriptionCompleted: with ``reconnect_resume`` =
+        "last_final", forget the sentences whose SentenceEnd never went out and the audio after
+        the last one that did, so the next connection continues from there."""
+        if self.choices.reconnect_resume != "last_final" or not self.choices.time_continues_across_reconnect:
+            return
+        del self.record.sentences[self._sent_sentences:]
+        end_ms = self.record.sentences[-1]["end_ms"] if self.record.sentences else 0
+        keep = end_ms * self.record.sample_rate // 1000 * 2
+        del self.record.pcm[keep:]
 
     async def abort(self, status: int, text: str) -> None:
         """End the stream now with TaskFailed ``status``/``text`` (emulator shutdown); returns when closed."""
@@ -195,6 +212,10 @@ class StreamHandler:
                 await self._fail(TOO_FAST_STATUS, TOO_FAST_TEXT.format(limit=limit))
                 return True
         self._queue_pcm(pcm)
+        rate = self.record.sample_rate
+        if self.faults.drop_due(len(self.record.pcm) / 2 / rate, (len(self.record.pcm) // 2 - self.pcm_offset) / rate):
+            self._dropped = True  # injected fault: end abruptly, like a network failure
+            return True
         return False
 
     def _queue_pcm(self, pcm: np.ndarray) -> None:
@@ -342,11 +363,13 @@ class StreamHandler:
 
     async def _flush(self) -> None:
         async with self.send_lock:
+            sentences = len(self.record.sentences)
             for text in self.session.data_to_send():
                 try:
                     await self.ws.send_text(text)
                 except (WebSocketDisconnect, RuntimeError, OSError):
                     return
+            self._sent_sentences = sentences
 
     async def _linger(self) -> None:
         """After TranscriptionCompleted the client closes; wait briefly for it."""
@@ -359,15 +382,16 @@ class StreamHandler:
         while (await self.ws.receive())["type"] != "websocket.disconnect":
             pass
 
-    async def _close(self) -> None:
+    async def _close(self, code: int | None = None) -> None:
         try:
-            await self.ws.close(code=self.choices.close_code_after_failure)
+            await self.ws.close(code=code or self.choices.close_code_after_failure)
         except (RuntimeError, WebSocketDisconnect, OSError):
             pass  # already closed by the client
 
 
 async def websocket_endpoint(
     ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices, runtime: StreamRuntime, analysis: Any,
+    faults: FaultPlan | None = None,
 ) -> None:
     """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403.
 
@@ -392,4 +416,6 @@ async def websocket_endpoint(
             return
         await ws.close(code=1008)  # before accept: uvicorn answers the upgrade with HTTP 403
         return
+    if record.faults is None:  # the server's plan, unless Emulator.inject gave this task its own
+        record.faults = FaultState(faults or FaultPlan())
     await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime, analysis=analysis).run()

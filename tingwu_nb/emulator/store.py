@@ -87,6 +87,10 @@ class TaskRecord:
     # "scheme://host" the client called at start: result URLs in callbacks point there
     origin: str | None = field(default=None, repr=False)
     listeners: list[Listener] = field(default_factory=list, repr=False)
+    # fault injection for this task (emulator/faults.py FaultState); None: the server's plan
+    faults: Any = field(default=None, repr=False)
+    # the live diarizer, kept across sequential connections so speaker ids stay stable
+    live_diarizer: Any = field(default=None, repr=False)
     # post-meeting analysis per Result key: {"seconds", "engine", "fallbacks"[, "error"]} (analysis/pipeline.py)
     analysis_report: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
