@@ -103,7 +103,10 @@ def test_aggregate_averages_recordings_and_bootstraps_an_interval(data):
     lat = runs[(runs.language == "en") & (runs.sample_rate == 16000)].groupby("recording")[rp.LATENCY].mean()
     assert cell[rp.LATENCY] == pytest.approx(lat.mean()) and cell[f"{rp.LATENCY}_low"] <= lat.mean()
     one = rp.aggregate(runs[runs.recording == "meeting_a"], by="language")
-    assert (one.error_rate_low == one.error_rate_high).all() and list(one.condition) == ["cn", "en"]
+    assert list(one.condition) == ["cn", "en"]  # one recording, no segments: no interval, never a zero-width one
+    assert one[["error_rate_low", "error_rate_high", f"{rp.LATENCY}_low", f"{rp.LATENCY}_high"]].isna().all().all()
+    assert (one.error_rate_n == 1).all() and (one.error_rate_unit == "recordings").all()
+    assert (row.error_rate_n, row.error_rate_unit) == (3, "recordings")
     empty = rp.aggregate(runs.iloc[0:0])
     assert empty.empty and {"condition", "error_rate_low", "error_rate_high"} <= set(empty.columns)
     assert rp.aggregate(runs, seed=0).equals(agg)  # a fixed seed gives the same intervals
@@ -154,7 +157,7 @@ def test_metric_by_condition_sorts_best_first_with_intervals(data):
     best = agg.sort_values("error_rate").iloc[0]
     assert ax.texts[0].get_text().startswith(f"{best.error_rate * 100:.1f} %  [{best.error_rate_low * 100:.1f}–")
     assert ax.get_xlabel() == "error rate (CER/WER, %) — 95 % bootstrap interval"
-    assert [t.get_text().split("  ")[-1] for t in ax.texts if "failed" in t.get_text()] == ["n=2, 1 failed"]
+    assert [t.get_text().split("  ")[-1] for t in ax.texts if "failed" in t.get_text()] == ["recordings=2, 1 failed"]
     narrow = rp.metric_by_condition(rp.aggregate(data[0], level=0.8), ax=Figure().add_subplot())
     assert narrow.get_xlabel().endswith("— 80 % bootstrap interval")
     colors = rp.condition_colors(agg["condition"])
@@ -195,7 +198,14 @@ def test_latency_cdf_marks_each_median(data):
 def test_accuracy_vs_latency_labels_every_condition(data):
     agg = data[2]
     ax = rp.accuracy_vs_latency(agg, ax=Figure().add_subplot())
-    assert sorted(t.get_text() for t in ax.texts) == sorted(agg["condition"])
+    # 8 conditions: keyed by colour in a legend, no text next to the points (they overlapped)
+    assert not ax.texts and sorted(t.get_text() for t in ax.get_legend().get_texts()) == sorted(agg["condition"])
+    colors = rp.condition_colors(agg["condition"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(agg["condition"])  # one per point
+    assert [to_hex(c[0].get_color()) for c in ax.containers] == [colors[c].lower() for c in agg["condition"]]
+    few = rp.accuracy_vs_latency(agg.iloc[:3], ax=Figure().add_subplot())  # up to 3: labelled in place
+    assert sorted(t.get_text() for t in few.texts) == sorted(agg["condition"][:3]) and few.get_legend() is None
+    assert rp._natural_size(rp.accuracy_vs_latency, agg)[0] > rp._natural_size(rp.accuracy_vs_latency, agg.iloc[:3])[0]
     assert len(ax.containers) == 8 and all(c.has_xerr and c.has_yerr for c in ax.containers)
     assert ax.get_xlabel().startswith("median latency") and ax.get_ylim()[0] == 0
     no_ci = agg.drop(columns=["error_rate_low", "error_rate_high"])
@@ -234,3 +244,77 @@ def test_empty_frames_say_no_data(plot, data):
     assert ink(png)[0] > 0.001
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"empty_{plot.__name__}.png").write_bytes(png)
+
+
+# A real run store's shape (tingwu-nb compare on the English meeting: one recording, 16/8 kHz × pcm/opus,
+# 5 timed reference sentences): errors per reference sentence and final latency per sentence.
+REAL_ERRORS = {16000: [0, 0, 0, 1, 3], 8000: [0, 2, 7, 1, 4]}
+REAL_LENGTHS = [11, 13, 12, 13, 12]
+REAL_LATENCY = {(16000, "pcm"): [2.34, 2.75, 3.16, 3.60, 4.01], (16000, "opus"): [2.14, 2.59, 3.00, 3.45, 3.82],
+                (8000, "pcm"): [1.26, 1.50, 1.68, 1.85, 1.98], (8000, "opus"): [1.27, 1.54, 1.70, 1.88, 1.99]}
+
+
+@pytest.fixture(scope="module")
+def one_recording() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    runs, segments, sentences = [], [], []
+    for (rate, fmt), latency in REAL_LATENCY.items():
+        cid, errors = f"meeting-{rate}-{fmt}", REAL_ERRORS[rate]
+        runs.append({"condition_id": cid, "recording": "meeting", "language": "en", "language_hints": None,
+                     "sample_rate": rate, "format": fmt, "status": "ok", "metric": "wer",
+                     "error_rate": sum(errors) / 61, "substitutions": sum(errors), "deletions": 0, "insertions": 0,
+                     "reference_length": 61, rp.LATENCY: float(np.median(latency))})
+        segments += [{"condition_id": cid, "segment_index": i, "errors": e, "reference_length": n}
+                     for i, (e, n) in enumerate(zip(errors, REAL_LENGTHS))]
+        sentences += [{"condition_id": cid, "sentence_index": i, "latency_s": v} for i, v in enumerate(latency)]
+    return pd.DataFrame(runs), pd.DataFrame(segments), pd.DataFrame(sentences)
+
+
+def test_aggregate_over_sentences_of_one_recording(one_recording):
+    runs, segments, sentences = one_recording
+    agg = rp.aggregate(runs, segments=segments, sentences=sentences).set_index(["sample_rate", "format"])
+    row = agg.loc[(8000, "pcm")]
+    assert row.error_rate == pytest.approx(14 / 61) and row.error_rate_low < row.error_rate < row.error_rate_high
+    assert (row.error_rate_n, row.error_rate_unit, row.recordings) == (5, "sentences", 1)
+    assert row[rp.LATENCY] == pytest.approx(1.68)  # the median of the 5 sentences
+    assert row[f"{rp.LATENCY}_low"] < 1.68 < row[f"{rp.LATENCY}_high"] and row[f"{rp.LATENCY}_n"] == 5
+    # the 95 % interval of the rate over 5 sentences lies within the per-sentence extremes
+    assert 0 <= row.error_rate_low and row.error_rate_high <= 7 / 12
+    # pooled over formats: the pcm and opus copies of a sentence are one unit -> as wide as one cell
+    pooled = rp.aggregate(runs, by="sample_rate", segments=segments, sentences=sentences).set_index("sample_rate")
+    assert pooled.loc[8000, "error_rate_n"] == 5
+    assert pooled.loc[8000, ["error_rate_low", "error_rate_high"]].tolist() == pytest.approx(
+        [row.error_rate_low, row.error_rate_high])
+    # without the tables: one recording is one unit -> no interval (not zero-width)
+    bare = rp.aggregate(runs, by="sample_rate")
+    assert bare[["error_rate_low", "error_rate_high", f"{rp.LATENCY}_low"]].isna().all().all()
+
+
+def test_plots_draw_missing_intervals_as_no_interval(one_recording):
+    runs, segments, sentences = one_recording
+    bare, timed = rp.aggregate(runs), rp.aggregate(runs, segments=segments, sentences=sentences)
+    ax = rp.metric_by_condition(bare, ax=Figure().add_subplot())
+    assert all(t.get_text().endswith("no interval  recordings=1") for t in ax.texts)
+    assert not ax.containers and "bootstrap interval" not in ax.get_xlabel()  # no bars, no level claimed
+    ax = rp.metric_by_condition(timed, ax=Figure().add_subplot())
+    assert all(t.get_text().endswith("%]  n=5 sentences") for t in ax.texts) and len(ax.containers) == 1
+    mixed = pd.concat([timed.iloc[:2], bare.iloc[2:]], ignore_index=True)
+    ax = rp.metric_by_condition(mixed, ax=Figure().add_subplot())
+    assert sum("no interval" in t.get_text() for t in ax.texts) == 2 and len(ax.containers) == 1
+    heat = rp.language_rate_heatmap(rp.aggregate(runs, by=["language", "sample_rate"]), ax=Figure().add_subplot())
+    assert [t.get_text() for t in heat.texts] == ["6.6 %\nno interval", "23.0 %\nno interval"]
+    heat = rp.language_rate_heatmap(rp.aggregate(runs, by=["language", "sample_rate"], segments=segments),
+                                    ax=Figure().add_subplot())
+    assert all("[" in t.get_text() and "no interval" not in t.get_text() for t in heat.texts)
+    scatter = rp.accuracy_vs_latency(bare, ax=Figure().add_subplot())
+    assert not any(c.has_xerr or c.has_yerr for c in scatter.containers) and len(scatter.containers) == 4
+    assert any(t.get_text().startswith("no interval") for t in scatter.texts)
+    scatter = rp.accuracy_vs_latency(timed, ax=Figure().add_subplot())
+    assert all(c.has_xerr and c.has_yerr for c in scatter.containers) and not scatter.texts
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, plot, frame in (("one_recording_no_interval", rp.metric_by_condition, bare),
+                              ("one_recording_sentences", rp.metric_by_condition, timed),
+                              ("one_recording_scatter", rp.accuracy_vs_latency, timed),
+                              ("one_recording_scatter_no_interval", rp.accuracy_vs_latency, bare)):
+        png = rp.render_png(plot, frame)
+        (ARTIFACTS / f"{name}.png").write_bytes(png)
+        assert 0.02 < ink(png)[0] < 0.9, name

@@ -6,7 +6,8 @@ empty frame; :func:`render_png` draws one plot on its own figure at its natural 
 
 Typical use::
 
-    agg = aggregate(runs, by=["language", "sample_rate", "format"])   # estimate + bootstrap interval
+    agg = aggregate(runs, by=["language", "sample_rate", "format"],   # estimate + bootstrap interval
+                    segments=store.segments(), sentences=store.sentences())  # ... over sentences
     metric_by_condition(agg); language_rate_heatmap(aggregate(runs, by=["language", "sample_rate"]))
     accuracy_vs_latency(agg); latency_cdf(label_sentences(sentences, runs))
     alignment_view(score(reference, hypothesis, "en").alignment)
@@ -79,39 +80,90 @@ def condition_colors(labels: Iterable[Any]) -> dict[Any, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(distinct)}
 
 
-def _summary(done: pd.DataFrame, stat: str, level: float, n: int, seed: int) -> tuple[float, float, float]:
-    """(estimate, low, high) over recordings: pooled errors / reference length for ``error_rate``
-    when the counts exist (as ``research.stats.corpus_error_rate``), else the mean."""
+def _plural(count: int, unit: str) -> str:
+    return unit if count != 1 else unit.removesuffix("s")
+
+
+def _segment_summary(done: pd.DataFrame, segments: pd.DataFrame, kw: dict[str, Any]) -> tuple | None:
+    """Pooled errors / reference length of the group's reference sentences, the interval resampling
+    sentences, the copies of a sentence in several cells summed into one unit (as ``RunStore.summary``)."""
+    segs = segments[segments["condition_id"].isin(done["condition_id"])]
+    if not len(segs):
+        return None
+    recording = done.drop_duplicates("condition_id").set_index("condition_id")["recording"]
+    units = segs.assign(recording=segs["condition_id"].map(recording)).groupby(
+        ["recording", "segment_index"], sort=True)[["errors", "reference_length"]].sum()
+    got = corpus_error_rate(units["errors"].to_numpy(float), units["reference_length"].to_numpy(float), **kw)
+    return got["error_rate"], got["low"], got["high"], len(units), "sentences"
+
+
+def _sentence_latency(done: pd.DataFrame, sentences: pd.DataFrame, kw: dict[str, Any]) -> tuple | None:
+    """Median ``latency_s`` of the group's sentences, the interval resampling sentences clustered by
+    ``(recording, sentence_index)`` (one sentence streamed in several cells moves as one unit)."""
+    sents = sentences[sentences["condition_id"].isin(done["condition_id"])]
+    sents = sents.assign(latency_s=pd.to_numeric(sents["latency_s"], errors="coerce")).dropna(subset=["latency_s"])
+    if not len(sents):
+        return None
+    recording = done.drop_duplicates("condition_id").set_index("condition_id")["recording"]
+    clusters = list(zip(sents["condition_id"].map(recording), sents["sentence_index"]))
+    values = sents["latency_s"].to_numpy(dtype=float)
+    low, high = bootstrap_ci(values, statistic=np.median, clusters=clusters, **kw)
+    return float(np.median(values)), low, high, len(set(clusters)), "sentences"
+
+
+def _summary(done: pd.DataFrame, stat: str, level: float, n: int, seed: int, segments: pd.DataFrame | None,
+             sentences: pd.DataFrame | None) -> tuple[float, float, float, int, str]:
+    """(estimate, low, high, units, unit name). Over reference sentences (``segments``) or latency
+    sentences (``sentences``) when given; else over recordings: pooled errors / reference length
+    for ``error_rate`` when the counts exist (as ``research.stats.corpus_error_rate``), else the
+    mean. Fewer than two units give a NaN interval (``research.stats``), never a zero-width one."""
     kw = {"n": n, "seed": seed, "level": level}
+    got = None
+    if stat == "error_rate" and segments is not None and len(done):
+        got = _segment_summary(done, segments, kw)
+    elif stat == LATENCY and sentences is not None and len(done):
+        got = _sentence_latency(done, sentences, kw)
+    if got is not None:
+        return got
     if stat == "error_rate" and set(_COUNTS) <= set(done.columns):
         per = done.dropna(subset=list(_COUNTS)).groupby("recording")[list(_COUNTS)].sum()
         if len(per) and per["reference_length"].sum() > 0:
-            got = corpus_error_rate(per[list(_COUNTS[:3])].sum(axis=1).to_numpy(float),
-                                    per["reference_length"].to_numpy(float), **kw)
-            return got["error_rate"], got["low"], got["high"]
+            rate = corpus_error_rate(per[list(_COUNTS[:3])].sum(axis=1).to_numpy(float),
+                                     per["reference_length"].to_numpy(float), **kw)
+            return rate["error_rate"], rate["low"], rate["high"], len(per), "recordings"
     values = done.dropna(subset=[stat]).groupby("recording")[stat].mean().to_numpy(dtype=float)
     if not len(values):
-        return math.nan, math.nan, math.nan
-    return (float(values.mean()), *bootstrap_ci(values, statistic=np.mean, **kw))
+        return math.nan, math.nan, math.nan, 0, "recordings"
+    return (float(values.mean()), *bootstrap_ci(values, statistic=np.mean, **kw), len(values), "recordings")
 
 
 def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: str = "error_rate",
-              level: float = 0.95, n: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """One row per group of the run table: ``metric`` over recordings with a percentile bootstrap
-    interval at ``level`` (``research.stats``), the recording being the resampled unit.
+              level: float = 0.95, n: int = 2000, seed: int = 0, *, segments: pd.DataFrame | None = None,
+              sentences: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per group of the run table: ``metric`` with a percentile bootstrap interval at
+    ``level`` (``research.stats``).
 
-    ``error_rate`` is pooled like a corpus WER/CER (sum of S+D+I over sum of reference lengths of
-    the group's recordings) when the run table has the counts; other metrics (and error rates
-    without counts) are the mean of per-recording means. Columns: ``by...``, ``condition`` (:func:`condition_label`), ``recordings``,
-    ``failed`` (runs without a value), ``scored_by`` ("WER", "CER", "CER/WER"), ``metric``,
-    ``metric_low``, ``metric_high``, and the same three for ``latency_final_median_s`` when the
-    runs have it. A group of one recording gets a zero-width interval; pass more recordings for
-    an honest one. Feed the result to the plots of this module.
+    The resampled unit: with ``segments`` (``RunStore.segments()``), ``error_rate`` is the group's
+    pooled errors / reference length over reference sentences and its interval resamples those
+    sentences, the copies of one sentence ``(recording, segment_index)`` in several cells (pcm and
+    opus, say) summed into one unit; with ``sentences`` (``RunStore.sentences()``), the latency
+    column is the median ``latency_s`` of the group's sentences, its interval resampling sentences
+    clustered by ``(recording, sentence_index)``. Without them the unit is the recording:
+    ``error_rate`` pooled like a corpus WER/CER (sum of S+D+I over sum of reference lengths) when
+    the run table has the counts, other metrics the mean of per-recording means. No interval with
+    one unit: a group with fewer than two units (one recording and no ``segments``) gets a NaN
+    interval, drawn as "no interval" — pass ``segments``/``sentences`` of timed references.
+
+    Columns: ``by...``, ``condition`` (:func:`condition_label`), ``recordings``, ``failed`` (runs
+    without a value), ``scored_by`` ("WER", "CER", "CER/WER"), ``metric``, ``metric_low``,
+    ``metric_high``, ``metric_n`` (units behind the interval) and ``metric_unit`` ("sentences" or
+    "recordings"), and the same five for ``latency_final_median_s`` when the runs have it. Feed the
+    result to the plots of this module.
     """
     by = [by] if isinstance(by, str) else list(by)
     stats = [metric] + ([LATENCY] if LATENCY in runs.columns and metric != LATENCY else [])
     columns = [*by, "condition", "recordings", "failed", "scored_by"]
-    columns += [c for s in stats for c in (s, f"{s}_low", f"{s}_high")]
+    columns += [c for s in stats for c in (s, f"{s}_low", f"{s}_high", f"{s}_n", f"{s}_unit")]
     if runs.empty:
         return pd.DataFrame(columns=columns)
     frame = runs.assign(**{col: runs[col].map(_hashable) for col in by})
@@ -124,7 +176,8 @@ def aggregate(runs: pd.DataFrame, by: str | Sequence[str] = DEFAULT_BY, metric: 
         row["recordings"], row["failed"] = done["recording"].nunique(), len(group) - len(done)
         row["scored_by"] = "/".join(sorted({str(m).upper() for m in done.get("metric", []) if pd.notna(m)}))
         for stat in stats:
-            row.update(zip((stat, f"{stat}_low", f"{stat}_high"), _summary(done, stat, level, n, seed)))
+            row.update(zip((stat, f"{stat}_low", f"{stat}_high", f"{stat}_n", f"{stat}_unit"),
+                           _summary(done, stat, level, n, seed, segments, sentences)))
         rows.append(row)
     out = pd.DataFrame(rows, columns=columns)
     out.attrs["level"] = level  # the plots print it
@@ -166,15 +219,35 @@ def _percent_axis(axis: Any, metric: str) -> None:
 
 
 def _interval(agg: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
-    if f"{metric}_low" not in agg.columns or agg[f"{metric}_low"].isna().all():
+    """(low, high) arrays when the frame has interval columns (NaN where a row has no interval)."""
+    if f"{metric}_low" not in agg.columns or f"{metric}_high" not in agg.columns:
         return None
-    return agg[f"{metric}_low"].to_numpy(dtype=float), agg[f"{metric}_high"].to_numpy(dtype=float)
+    return (pd.to_numeric(agg[f"{metric}_low"], errors="coerce").to_numpy(dtype=float),
+            pd.to_numeric(agg[f"{metric}_high"], errors="coerce").to_numpy(dtype=float))
+
+
+def _finite(bounds: tuple[np.ndarray, np.ndarray] | None, size: int) -> np.ndarray:
+    """Which rows have a drawable interval (both ends finite)."""
+    if bounds is None:
+        return np.zeros(size, dtype=bool)
+    return np.isfinite(bounds[0]) & np.isfinite(bounds[1])
+
+
+def _count(row: Any, metric: str) -> str:
+    """What the interval counts: "n=5 sentences" or "recordings=1" (from ``{metric}_n`` and
+    ``{metric}_unit``, else the ``recordings`` column); "" when the frame says nothing."""
+    n, unit = getattr(row, f"{metric}_n", None), getattr(row, f"{metric}_unit", None)
+    if n is not None and pd.notna(n) and isinstance(unit, str) and unit:
+        return f"recordings={int(n)}" if unit == "recordings" else f"n={int(n)} {_plural(int(n), unit)}"
+    recordings = getattr(row, "recordings", None)
+    return f"recordings={int(recordings)}" if recordings is not None and pd.notna(recordings) else ""
 
 
 def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str = "condition", ax: Axes | None = None,
                         **kw: Any) -> Axes:
     """``metric`` per condition (a frame of :func:`aggregate`) as a point with its interval bar,
-    best (lowest) on top, each labelled with its value, interval and number of recordings."""
+    best (lowest) on top, each labelled with its value, interval and what the interval counts
+    ("n=5 sentences"). A row without an interval (one unit) has no bar and says "no interval"."""
     title = kw.pop("title", f"{_axis_name(agg, metric).split(' (')[0].capitalize()} by condition")
     frame = agg.dropna(subset=[metric]).sort_values(metric, kind="stable") if len(agg) else agg
     ax = _axes(ax, _size_by_condition(frame))
@@ -183,15 +256,19 @@ def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str =
     mean, rows = frame[metric].to_numpy(dtype=float), np.arange(len(frame))
     colors = condition_colors(agg[by])
     bounds = _interval(frame, metric)
-    low, high = bounds if bounds is not None else (mean, mean)
-    ax.errorbar(mean, rows, xerr=[mean - low, high - mean], fmt="none", ecolor="#616161", elinewidth=1.6,
-                capsize=4)
+    has = _finite(bounds, len(frame))
+    low, high = (np.where(has, b, mean) for b in bounds) if bounds is not None else (mean, mean)
+    if has.any():
+        ax.errorbar(mean[has], rows[has], xerr=[mean[has] - low[has], high[has] - mean[has]], fmt="none",
+                    ecolor="#616161", elinewidth=1.6, capsize=4)
     ax.scatter(mean, rows, s=55, zorder=3, c=[colors[c] for c in frame[by]], edgecolors="white", linewidths=0.8)
     right = float(np.nanmax(high))
-    counts = zip(frame.get("recordings", [None] * len(frame)), frame.get("failed", [0] * len(frame)))
-    for row, (m, lo, hi, (n, failed)) in enumerate(zip(mean, low, high, counts)):
-        text = _fmt(metric, m) + (f"  [{_fmt(metric, lo, False)}–{_fmt(metric, hi)}]" if bounds is not None else "")
-        text += (f"  n={n}" if n is not None else "") + (f", {failed} failed" if failed else "")
+    for row, (m, lo, hi, ok, record) in enumerate(zip(mean, low, high, has, frame.itertuples(index=False))):
+        text = _fmt(metric, m)
+        if bounds is not None:
+            text += f"  [{_fmt(metric, lo, False)}–{_fmt(metric, hi)}]" if ok else "  no interval"
+        count, failed = _count(record, metric), getattr(record, "failed", 0)
+        text += (f"  {count}" if count else "") + (f", {failed} failed" if failed and pd.notna(failed) else "")
         ax.text(hi + right * 0.02, row, text, va="center", fontsize=_FONT - 1, color="#424242")
     ax.set_yticks(rows, [plots._wrap(c, 30, 2) for c in frame[by]])
     ax.set_ylim(len(frame) - 0.5, -0.5)
@@ -199,7 +276,7 @@ def metric_by_condition(agg: pd.DataFrame, metric: str = "error_rate", by: str =
     _percent_axis(ax.xaxis, metric)
     ax.grid(axis="x", color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
-    level = f" — {agg.attrs.get('level', 0.95) * 100:g} % bootstrap interval" if bounds is not None else ""
+    level = f" — {agg.attrs.get('level', 0.95) * 100:g} % bootstrap interval" if has.any() else ""
     return _finish(ax, title, _axis_name(agg, metric) + level)
 
 
@@ -220,7 +297,8 @@ def _tick(name: str, value: Any) -> str:
 def language_rate_heatmap(agg: pd.DataFrame, metric: str = "error_rate", rows: str = "language",
                           cols: str = "sample_rate", ax: Axes | None = None, cmap: str = "YlOrRd", **kw: Any) -> Axes:
     """``metric`` on a ``rows`` × ``cols`` grid (a frame of ``aggregate(runs, by=[rows, cols])``),
-    each cell annotated with its mean and interval; a labelled colour bar. Missing cells are grey.
+    each cell annotated with its mean and interval ("no interval" with one unit); a labelled colour
+    bar. Missing cells are grey.
 
     Raises ValueError when a cell has several rows (``agg`` grouped by more factors): aggregate by
     exactly ``[rows, cols]`` first, or filter the frame.
@@ -251,7 +329,9 @@ def language_rate_heatmap(agg: pd.DataFrame, metric: str = "error_rate", rows: s
             got = cell.loc[(r, c)]
             text = _fmt(metric, got[metric])
             if bounds:
-                text += f"\n[{_fmt(metric, got[f'{metric}_low'], False)}–{_fmt(metric, got[f'{metric}_high'])}]"
+                lo, hi = got[f"{metric}_low"], got[f"{metric}_high"]
+                text += f"\n[{_fmt(metric, lo, False)}–{_fmt(metric, hi)}]" if pd.notna(lo) and pd.notna(hi) \
+                    else "\nno interval"
             shade = image.cmap(norm(got[metric] * scale))
             dark = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] < 0.55
             ax.text(j, i, text, ha="center", va="center", fontsize=_FONT, color="white" if dark else "#212121")
@@ -304,33 +384,59 @@ def latency_cdf(sentences: pd.DataFrame, by: str = "condition", ax: Axes | None 
     return _finish(ax, title, "latency (s)", "sentences at or below (%)")
 
 
+#: Above this many conditions the scatter is keyed by a colour legend instead of text next to each point.
+MAX_POINT_LABELS = 3
+
+
+def _scatter_frame(agg: pd.DataFrame, metric: str, latency: str) -> pd.DataFrame:
+    return agg.dropna(subset=[metric, latency]) if len(agg) and latency in agg.columns else agg.iloc[0:0]
+
+
 def accuracy_vs_latency(agg: pd.DataFrame, metric: str = "error_rate", latency: str = LATENCY,
                         by: str = "condition", ax: Axes | None = None, **kw: Any) -> Axes:
-    """Each condition (a frame of :func:`aggregate`) at (median final latency, ``metric``),
-    labelled, with interval bars on both axes when the frame has them. Down-left is better."""
+    """Each condition (a frame of :func:`aggregate`) at (median final latency, ``metric``), with
+    interval bars on both axes where the frame has them (none where an interval is NaN: one unit).
+    Up to :data:`MAX_POINT_LABELS` points are labelled next to the point; more are keyed by colour
+    in a legend beside the axes. Down-left is better."""
     title = kw.pop("title", "Accuracy versus latency")
-    frame = agg.dropna(subset=[metric, latency]) if len(agg) and latency in agg.columns else agg.iloc[0:0]
-    ax = _axes(ax, (8, 5))
+    frame = _scatter_frame(agg, metric, latency)
+    ax = _axes(ax, _size_scatter(frame))
     if not len(frame):
         return _no_data(ax, title)
     x, y = frame[latency].to_numpy(dtype=float), frame[metric].to_numpy(dtype=float)
     colors = condition_colors(agg[by])
     x_ci, y_ci = _interval(frame, latency), _interval(frame, metric)
+    hx, hy = _finite(x_ci, len(frame)), _finite(y_ci, len(frame))
+    x_lo, x_hi = (np.where(hx, b, x) for b in x_ci) if x_ci is not None else (x, x)
+    y_lo, y_hi = (np.where(hy, b, y) for b in y_ci) if y_ci is not None else (y, y)
+    legend = len(frame) > MAX_POINT_LABELS
     for i, label in enumerate(frame[by]):
-        xerr = [[x[i] - x_ci[0][i]], [x_ci[1][i] - x[i]]] if x_ci is not None else None
-        yerr = [[y[i] - y_ci[0][i]], [y_ci[1][i] - y[i]]] if y_ci is not None else None
+        xerr = [[x[i] - x_lo[i]], [x_hi[i] - x[i]]] if hx[i] else None
+        yerr = [[y[i] - y_lo[i]], [y_hi[i] - y[i]]] if hy[i] else None
         ax.errorbar(x[i], y[i], xerr=xerr, yerr=yerr, fmt="o", color=colors[label], markersize=7, capsize=3,
-                    elinewidth=1.2, markeredgecolor="white")
-    x_lo, x_hi = (x_ci if x_ci is not None else (x, x))
-    y_hi = y_ci[1] if y_ci is not None else y
+                    elinewidth=1.2, markeredgecolor="white", label=plots._wrap(label, 30, 2))
     span = max(np.nanmax(x_hi) - np.nanmin(x_lo), 0.05)
     ax.set_xlim(max(0, np.nanmin(x_lo) - 0.25 * span), np.nanmax(x_hi) + 0.25 * span)
     ax.set_ylim(0, np.nanmax(y_hi) * 1.15 if np.nanmax(y_hi) > 0 else 1)
-    _label_points(ax, x, y, [plots._wrap(c, 24, 2) for c in frame[by]], x_ci, y_ci)
+    if legend:
+        ax.legend(fontsize=_FONT - 1, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  handletextpad=0.4, labelspacing=0.8)
+    else:
+        _label_points(ax, x, y, [plots._wrap(c, 24, 2) for c in frame[by]],
+                      (x_lo, x_hi) if hx.any() else None, (y_lo, y_hi) if hy.any() else None)
+    missing = [name for has, ci, name in ((hx, x_ci, "latency"), (hy, y_ci, "error rate")) if ci is not None
+               and not has.all()]
+    if missing:
+        ax.text(1.0, 1.01, f"no interval ({' / '.join(missing)}): fewer than 2 units", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=_FONT - 2, color="#757575")
     _percent_axis(ax.yaxis, metric)
     ax.grid(color="#E0E0E0", linewidth=0.6)
     ax.set_axisbelow(True)
     return _finish(ax, title, "median latency of the final result (s)", _axis_name(agg, metric))
+
+
+def _size_scatter(frame: pd.DataFrame) -> tuple[float, float]:
+    return (10.5, 5) if len(frame) > MAX_POINT_LABELS else (8, 5)
 
 
 _SIDES = ((7, 3, "left", "bottom"), (-7, 3, "right", "bottom"), (7, -3, "left", "top"), (-7, -3, "right", "top"),
@@ -382,5 +488,7 @@ def _natural_size(plot: Callable[..., Axes], frame: Any, **kw: Any) -> tuple[flo
         return _size_heatmap(frame, kw.get("rows", "language"), kw.get("cols", "sample_rate"))
     if plot is alignment_view:
         return alignment_size(frame, kw.get("width", 64))
-    return (8, 5) if plot is accuracy_vs_latency else (9, 4)
+    if plot is accuracy_vs_latency:
+        return _size_scatter(_scatter_frame(frame, kw.get("metric", "error_rate"), kw.get("latency", LATENCY)))
+    return 9, 4
 

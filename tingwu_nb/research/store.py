@@ -140,41 +140,62 @@ class RunStore:
         runs = runs[runs["condition_id"] != cid]
         self._write("runs", new if not len(runs) else pd.concat([runs, new], ignore_index=True))
 
-    def summary(self, by: Sequence[str] = ("recording", "language", "sample_rate", "format"), *,
-                n: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
-        """Error rate per group of finished cells with a bootstrap interval over reference segments.
-
-        Columns: ``by`` + ``metric, error_rate, ci_low, ci_high, segments, cells``. ``error_rate``
-        is total errors / total reference length of the group's segments; the interval resamples
-        segments (sentences of the reference). Plot it or compare groups next.
-        """
+    def _ok_segments(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Segments of finished cells joined with ``columns`` of the run table (``recording`` always)."""
         runs = self.runs()
         runs = runs[runs["status"] == "ok"] if len(runs) else runs
-        segments = self.segments().merge(runs[["condition_id", *by, "metric"]], on="condition_id")
+        keep = list(dict.fromkeys(["condition_id", "recording", *columns]))
+        return self.segments().merge(runs[keep], on="condition_id")
+
+    def summary(self, by: Sequence[str] = ("recording", "language", "sample_rate", "format"), *,
+                n: int = 2000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+        """Error rate per group of finished cells with a bootstrap interval over reference sentences.
+
+        Columns: ``by`` + ``metric, error_rate, ci_low, ci_high, segments, cells``. ``error_rate``
+        is total errors / total reference length of the group's segments. The unit of the interval
+        is the reference sentence ``(recording, segment_index)``: the copies of one sentence in the
+        group's cells (pcm and opus, say) are summed into one unit before resampling, so a pooled
+        group is no narrower than its distinct sentences allow. ``segments`` counts those distinct
+        sentences, ``cells`` the conditions. No interval with one unit: a group with fewer than two
+        sentences (a plain-text reference) has NaN ``ci_low``/``ci_high`` — give timed references;
+        a group whose reference length is 0 has a NaN ``error_rate``. Plot it or compare groups next.
+        """
+        by = list(by)
+        segments = self._ok_segments([*by, "metric"])
         rows = []
-        for keys, group in segments.groupby(list(by), sort=True):
-            rate = corpus_error_rate(group["errors"].to_numpy(float), group["reference_length"].to_numpy(float),
+        for keys, group in segments.groupby(by, sort=True):
+            units = group.groupby(["recording", "segment_index"], sort=True)[["errors", "reference_length"]].sum()
+            rate = corpus_error_rate(units["errors"].to_numpy(float), units["reference_length"].to_numpy(float),
                                      n=n, seed=seed, level=level)
             keys = keys if isinstance(keys, tuple) else (keys,)
             rows.append(dict(zip(by, keys)) | {
-                "metric": "/".join(sorted(set(group["metric"]))), "error_rate": rate["error_rate"],
-                "ci_low": rate["low"], "ci_high": rate["high"], "segments": len(group),
+                "metric": "/".join(sorted(set(group["metric"].astype(str)))), "error_rate": rate["error_rate"],
+                "ci_low": rate["low"], "ci_high": rate["high"], "segments": len(units),
                 "cells": group["condition_id"].nunique()})
         return pd.DataFrame(rows, columns=[*by, "metric", "error_rate", "ci_low", "ci_high", "segments", "cells"])
 
-    def paired(self, condition_a: str, condition_b: str, *, n: int = 2000, seed: int = 0,
-               level: float = 0.95) -> dict[str, float]:
-        """Paired bootstrap of error rate(a) - error rate(b) over the same reference segments.
+    def paired(self, condition_a: str | Sequence[str], condition_b: str | Sequence[str], *, n: int = 2000,
+               seed: int = 0, level: float = 0.95) -> dict[str, float]:
+        """Paired bootstrap of error rate(a) - error rate(b) over the same reference sentences.
 
-        Both conditions must be of the same recording (same segments). Returns ``{"diff", "low",
-        "high", "p_value"}`` (:func:`tingwu_nb.research.stats.paired_bootstrap`); an interval
-        excluding 0 means the two conditions differ on this audio.
+        ``condition_a`` and ``condition_b`` are ``condition_id`` s, or lists of them (pooled groups,
+        e.g. every 8 kHz cell against every 16 kHz cell). The unit is the reference sentence
+        ``(recording, segment_index)``: each side's copies of a sentence are summed into one unit,
+        and both sides must cover the same sentences of the same recordings. Returns ``{"diff",
+        "low", "high", "p_value"}`` (:func:`tingwu_nb.research.stats.paired_bootstrap`); an interval
+        excluding 0 means the conditions differ on this audio. No interval with one unit: one
+        reference sentence gives NaN ``low``/``high``/``p_value`` — give timed references.
         """
-        segs = self.segments()
-        a = segs[segs["condition_id"] == condition_a].sort_values("segment_index")
-        b = segs[segs["condition_id"] == condition_b].sort_values("segment_index")
-        if not len(a) or a["segment_index"].tolist() != b["segment_index"].tolist() or \
-                a["reference_length"].tolist() != b["reference_length"].tolist():
-            raise ValueError("paired comparison needs two finished conditions of the same recording")
+        segs = self._ok_segments([])
+        sides = []
+        for cond in (condition_a, condition_b):
+            ids = [cond] if isinstance(cond, str) else list(cond)
+            side = segs[segs["condition_id"].isin(ids)]
+            sides.append(side.groupby(["recording", "segment_index"], sort=True)[["errors", "reference_length"]].sum())
+        a, b = sides
+        if not len(a) or a.index.tolist() != b.index.tolist():
+            raise ValueError("paired comparison needs finished conditions of the same recording(s) "
+                             f"covering the same reference sentences: {condition_a!r} vs {condition_b!r}")
         return paired_bootstrap(a["errors"].to_numpy(float), b["errors"].to_numpy(float), n=n, seed=seed,
-                                level=level, weights=a["reference_length"].to_numpy(float))
+                                level=level, weights=a["reference_length"].to_numpy(float),
+                                weights_b=b["reference_length"].to_numpy(float))
