@@ -154,8 +154,10 @@ def _speed_label(speed: float) -> str:
 
 def _emulator(args: argparse.Namespace) -> int:
     from tingwu_nb.emulator.app import Emulator
+    from tingwu_nb.emulator.contract import EmulatorConfig
 
-    emulator = Emulator(host=args.host, port=args.port).start()
+    config = EmulatorConfig.generate(speech_engine=args.speech_engine)  # "loadtest": no model loaded
+    emulator = Emulator(config, host=args.host, port=args.port).start()
     creds = emulator.credentials
     print(f"Tingwu emulator listening on {emulator.endpoint}")
     print(f"  AppKey            {emulator.app_key}")
@@ -308,6 +310,9 @@ def _parser() -> argparse.ArgumentParser:
     emu = sub.add_parser("emulator", help="run the local Tingwu-compatible emulator")
     emu.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     emu.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    emu.add_argument("--speech-engine", choices=("whisper", "loadtest"), default="whisper",
+                     help="whisper (default) recognises speech; loadtest labels each sentence '[speech 2.4 s]' "
+                          "without recognising words (cheap load tests of a client)")
 
     for name, help_text in (("transcribe", "stream FILE through a realtime record"),
                             ("demo", "stream the bundled sample meeting on the embedded emulator")):

@@ -64,6 +64,10 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     (``config.analysis_engine`` and the one analysis worker), to be closed on shutdown too.
     """
     store = store if store is not None else TaskStore()
+    if config.speech_engine == "loadtest" and getattr(engine, "name", None) != "loadtest":
+        from tingwu_nb.emulator.engine.loadtest import LoadTestEngine
+
+        engine = LoadTestEngine()  # a Whisper engine passed in is not used (nor loaded)
     engine = engine if engine is not None else _default_engine()
     streams = StreamRuntime()
     analysis = AnalysisService(config.analysis_engine, max_pending=config.analysis_max_pending)

@@ -231,6 +231,10 @@ class EmulatorConfig:
     # prepared (`tingwu-nb prepare-models`), else the extractive engine; "llm" = the model or
     # refuse to start; "extractive" = never load the model (fast, no custom prompts).
     analysis_engine: Literal["auto", "llm", "extractive"] = "auto"
+    # Which speech engine recognises the streams: "whisper" (emulator/engine/engine.py, models
+    # loaded on first use) or "loadtest" (emulator/engine/loadtest.py: sentences found by energy,
+    # texts "[speech 2.4 s]", no words, no model loaded) for load-testing a client cheaply.
+    speech_engine: Literal["whisper", "loadtest"] = "whisper"
     # At most this many analysis jobs wait for the one analysis thread (AnalysisWorker).
     analysis_max_pending: int = 64
     # faults injected into every task (emulator/faults.py); Emulator.inject overrides one task's

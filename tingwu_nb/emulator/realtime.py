@@ -29,6 +29,7 @@ from tingwu_nb.contract.protocol import ServerSession
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
 from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
+from tingwu_nb.emulator.engine.loadtest import LoadTestRecognizer
 from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
 from tingwu_nb.emulator.faults import DROP_CLOSE_CODE, FaultPlan, FaultState
 from tingwu_nb.emulator.realtime_translation import live_translation
@@ -272,7 +273,8 @@ class StreamHandler:
         wanted = payload.get("max_sentence_silence") if payload else None
         if self.choices.honour_max_sentence_silence and isinstance(wanted, int):
             silence = min(6000, max(200, wanted))
-        self.recognizer = StreamingRecognizer(
+        loadtest = getattr(self.engine, "name", None) == "loadtest"  # EmulatorConfig.speech_engine
+        self.recognizer = (LoadTestRecognizer if loadtest else StreamingRecognizer)(
             self.engine,
             language=self.record.language,
             sample_rate=self.record.sample_rate,
