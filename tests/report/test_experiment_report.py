@@ -84,8 +84,14 @@ def test_html_report_has_summary_paired_figures_provenance_and_no_secret(built, 
     for heading in ("Summary", "Paired comparison: 8 kHz − 16 kHz", "Partial-result stability",
                     "Stop → each result ready", "Figures", "Parameters", "Provenance"):
         assert f"<h2>{heading}</h2>" in html
-    assert "en · 16 kHz · pcm" in html and "en · 8 kHz · pcm" in html
+    text = html.replace("\u00a0", " ")
+    assert "en · 16 kHz · pcm" in text and "en · 8 kHz · pcm" in text
     assert "****" in html  # the planted parameters are there, masked
+    assert re.search(r"<td>\d+\.\d % \[\d+\.\d–\d+\.\d %\]</td>", html), "error rates in % with the interval"
+    assert "n (sentences)" in html and "same speed" in html
+    paired = re.search(r"<h2>Paired comparison.*?</table>", html, re.S).group(0)
+    assert "{" not in paired and "en · pcm" in paired.replace("\u00a0", " ")  # no raw JSON in the label
+    assert html.count(grid.recordings[0].sha256) == 1  # one fingerprint per audio
     for fact in ("tiny.en", "speech model (en)", "analysis engine", "tingwu_nb", grid.recordings[0].sha256):
         assert fact in html, fact
     images = re.findall(r"src='data:image/png;base64,([^']+)'", html)
@@ -106,10 +112,13 @@ def test_markdown_report_and_session_markdown(built, emulator) -> None:
     path = write_experiment_markdown(store, base / "md" / "study.md", secrets=[SECRET], emulator=emulator)
     text = path.read_text(encoding="utf-8")
     assert_clean(text)
-    assert "## Paired comparison: 8 kHz − 16 kHz" in text and "| condition | metric | error_rate" in text
+    assert "## Paired comparison: 8 kHz − 16 kHz" in text
+    assert "| condition | metric | error rate [95 % CI] | n (sentences) |" in text
     pngs = sorted(p.name for p in (base / "md" / "study_figures").glob("*.png"))
     assert len(pngs) == 7 and all(f"study_figures/{p}" in text for p in pngs)
-    assert "## Partial-result stability" in text and "| condition | sentences | revisions_per_sentence" in text
+    assert "## Partial-result stability" in text
+    assert "| condition | n (sentences) | revisions / sentence | rewritten chars / sentence |" in text
+    assert "same speed (these runs: 8×)" in text
     assert "## Stop → each result ready" in text and "| Transcription |" in text
 
     session = Session(store.runs().iloc[0]["session_dir"])  # the one with planted files

@@ -4,10 +4,12 @@
     write_experiment_report(store, "study.html")       # open offline in any browser
     write_experiment_markdown(store, "study.md")       # figures as study_figures/*.png
 
-Sections: the grid's parameters per condition (redacted), the summary table (error rate with its
-bootstrap interval over reference sentences, n, failures, median latency), the paired comparison
+Sections: the grid's parameters per condition (redacted, as ``key=value``), the summary table
+(error rate in % with its bootstrap interval over reference sentences in one column, n = sentences,
+failures, median latency with its interval when the aggregate has one), the paired comparison
 8 kHz − 16 kHz for every pair of conditions differing only in sample rate, partial-result
-stability (revisions and rewritten characters per sentence, with intervals), stop -> each result
+stability (revisions and rewritten characters per sentence, with intervals; they depend on the
+sending speed, which the section names), stop -> each result
 ready, the research plots
 (:mod:`tingwu_nb.notebook.research_plots`) and provenance. The HTML reuses the session report's
 CSS, redaction and figure embedding (:mod:`tingwu_nb.report.html`): no external resource, no
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -40,8 +43,9 @@ from tingwu_nb.research.store import RunStore
 from tingwu_nb.research.timing import ready_summary, stability_summary
 from tingwu_nb.session.recording import Session
 
-__all__ = ["experiment_ready", "experiment_stability", "experiment_summary", "paired_sample_rates",
-           "save_references", "write_experiment_markdown", "write_experiment_report"]
+__all__ = ["experiment_ready", "experiment_stability", "experiment_summary", "paired_display", "paired_sample_rates",
+           "readable_params", "ready_display", "save_references", "stability_display", "summary_display",
+           "with_interval", "write_experiment_markdown", "write_experiment_report"]
 
 REFERENCES = "references.json"
 _FACTORS = ("recording", "language", "language_hints", "sample_rate", "format", "extra")
@@ -67,11 +71,19 @@ def _store(store: RunStore | str | os.PathLike) -> RunStore:
     return RunStore(store)
 
 
+def readable_params(params: Mapping[str, Any]) -> str:
+    """Parameters as ``key=value`` words in key order (strings bare, other values as JSON),
+    secrets and URL tokens masked: ``{"diarization": True}`` -> "diarization=true"."""
+    safe = redact_mapping(dict(params), known_secrets())
+    return " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)}"
+                    for k, v in sorted(safe.items()))
+
+
 def _runs(store: RunStore) -> pd.DataFrame:
     runs = store.runs()
-    extra = [json.dumps({k: v for k, v in json.loads(p or "{}").items() if k not in _CORE}, sort_keys=True)
+    extra = [readable_params({k: v for k, v in json.loads(p or "{}").items() if k not in _CORE})
              for p in runs["params_json"]]
-    return runs.assign(extra=[e if e != "{}" else "" for e in extra])
+    return runs.assign(extra=extra)
 
 
 def _by(runs: pd.DataFrame) -> list[str]:
@@ -135,12 +147,13 @@ def paired_sample_rates(store: RunStore | str | os.PathLike, *, level: float = 0
     runs = _runs(store)
     ok = runs[runs["status"] == "ok"]
     keys = ["recording", "language", "language_hints", "format", "extra"]
+    shown = [k for k in _by(runs) if k in keys]  # the label names what varies, like the summary's
     rows = []
     for key, group in ok.groupby(keys, sort=True):
         rates = dict(zip(group["sample_rate"].astype(int), group["condition_id"]))
         if 8000 in rates and 16000 in rates:
             got = store.paired(rates[8000], rates[16000], level=level)
-            label = rp.condition_label({k: v for k, v in zip(keys, key) if v != ""})
+            label = rp.condition_label({k: v for k, v in zip(keys, key) if k in shown and v != ""})
             rows.append({"condition": label, "diff": got["diff"], "low": got["low"], "high": got["high"],
                          "p_value": got["p_value"]})
     return pd.DataFrame(rows, columns=["condition", "diff", "low", "high", "p_value"])
@@ -223,25 +236,115 @@ def _parameters(runs: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
     rows = []
     for r in runs.itertuples(index=False):
         params = redact_mapping(json.loads(r.params_json or "{}"), secrets)
-        rows.append({"condition": rp.condition_label({"recording": r.recording, "language": r.language,
-                                                      "sample_rate": r.sample_rate, "format": r.format}),
-                     "parameters": json.dumps(params, ensure_ascii=False, sort_keys=True), "speed": r.speed,
+        rows.append({"condition": _keep([rp.condition_label({"recording": r.recording, "language": r.language,
+                                                      "sample_rate": r.sample_rate, "format": r.format})])[0],
+                     "parameters": readable_params(params), "speed": rp.condition_label({"speed": r.speed}),
                      "endpoint": r.endpoint_kind, "status": r.status, "error": r.error or ""})
     return pd.DataFrame(rows)
 
 
-_STABILITY_COLUMNS = ("condition", "sentences", "revisions_per_sentence", "revisions_per_sentence_low",
-                      "revisions_per_sentence_high", "chars_changed_per_sentence", "chars_changed_per_sentence_low",
-                      "chars_changed_per_sentence_high")
 _STABILITY_NOTE = ("Interim results (OutputLevel 2) per final sentence and characters of already displayed text "
                    "that were later rewritten, each a mean over sentences with its {level:g} % bootstrap interval; "
-                   "conditions streamed with OutputLevel 1 have no interim results (0).")
+                   "n counts final sentences. Conditions streamed with OutputLevel 1 have no interim results (0). "
+                   "These numbers depend on the sending speed and on load: the emulator skips interim decodes "
+                   "when it falls behind (faster than real time, several sessions at once), so compare "
+                   "stability only between conditions streamed at the same speed ({speeds}).")
 _READY_NOTE = ("Seconds from StopTranscription until GetTaskInfo (or a callback) first listed each result file: "
-               "median, fastest and slowest cell. Each is an upper bound by at most the poll interval "
-               "(resolution_s).")
-_READY_COLUMNS = ("condition", "result", "median_s", "min_s", "max_s", "cells", "resolution_s")
-_SUMMARY_COLUMNS = ("condition", "metric", "error_rate", "error_rate_low", "error_rate_high", "n", "cells",
-                    "failed", "latency_final_median_s")
+               "median, fastest and slowest cell. Each is an upper bound by at most the poll interval.")
+_SUMMARY_NOTE = ("Error rate (WER for English, CER otherwise) in percent with its {level:g} % bootstrap interval; "
+                 "n counts reference sentences, the unit resampled. Cells: grid cells (streamed sessions) in the "
+                 "row; failed: cells without a result. Latency: median seconds from the end of a sentence's audio "
+                 "to its final result, per cell, averaged over recordings. \"no interval\": fewer than two "
+                 "units to resample (e.g. one recording, or one reference sentence).")
+_PAIRED_NOTE = ("Difference of error rates, in percentage points, on the same reference sentences (paired "
+                "bootstrap over sentences; n counts them); an interval excluding 0 means the sample rate matters.")
+_NO_INTERVAL = "no interval"
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def with_interval(value: Any, low: Any, high: Any, fmt: str = "{:.2f}", unit: str = "", units: Any = None) -> str:
+    """``value [low–high]`` for display, e.g. "12.3 % [4.5–20.1 %]" (``fmt`` "{:.1f}", ``unit`` " %",
+    values already scaled); "—" for a missing value; "<value> (no interval)" when the interval is
+    missing, or when ``units`` (how many units were resampled) is below 2. Signed formats
+    ("{:+.1f}") separate the bounds with a comma."""
+    if not _finite(value):
+        return "—"
+    text = fmt.format(float(value))
+    if not (_finite(low) and _finite(high)) or (_finite(units) and float(units) < 2):
+        return f"{text}{unit} ({_NO_INTERVAL})"
+    sep = ", " if "+" in fmt else "–"
+    return f"{text}{unit} [{fmt.format(float(low))}{sep}{fmt.format(float(high))}{unit}]"
+
+
+def _scaled(frame: pd.DataFrame, column: str, factor: float) -> tuple[Any, Any, Any]:
+    return tuple(frame[c] * factor if c in frame else pd.Series(math.nan, index=frame.index)
+                 for c in (column, f"{column}_low", f"{column}_high"))
+
+
+def _interval_column(frame: pd.DataFrame, column: str, *, factor: float = 1.0, fmt: str = "{:.2f}",
+                     unit: str = "", units: str | None = None) -> list[str]:
+    values, lows, highs = _scaled(frame, column, factor)
+    counts = frame[units] if units in frame else [None] * len(frame)
+    return [with_interval(v, lo, hi, fmt, unit, k) for v, lo, hi, k in zip(values, lows, highs, counts)]
+
+
+def _keep(labels: Iterable[Any]) -> list[str]:
+    """Condition labels that wrap only between factors ("8 kHz" stays on one line)."""
+    return [str(label).replace(" kHz", "\u00a0kHz") for label in labels]
+
+
+def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`experiment_summary` as the report shows it: error rate in % with its interval in one
+    column, n named as sentences, median latency in seconds (with its interval when the summary
+    has ``latency_final_median_s_low/high``)."""
+    level = summary.attrs.get("level", 0.95) * 100
+    out = pd.DataFrame({
+        "condition": _keep(summary["condition"]),
+        "metric": [str(m).upper() if isinstance(m, str) and m else "—" for m in summary["metric"]],
+        f"error rate [{level:g} % CI]": _interval_column(summary, "error_rate", factor=100, fmt="{:.1f}", unit=" %",
+                                                          units="n"),
+        "n (sentences)": summary["n"], "cells": summary["cells"].fillna(0).astype(int),
+        "failed": summary["failed"].fillna(0).astype(int),
+        "median latency": _interval_column(summary, "latency_final_median_s", unit=" s", units="recordings"),
+    })
+    return out
+
+
+def stability_display(stability: pd.DataFrame) -> pd.DataFrame:
+    """:func:`experiment_stability` for display: value and interval in one column each."""
+    return pd.DataFrame({
+        "condition": _keep(stability["condition"]), "n (sentences)": stability["sentences"],
+        "revisions / sentence": _interval_column(stability, "revisions_per_sentence", units="sentences"),
+        "rewritten chars / sentence": _interval_column(stability, "chars_changed_per_sentence", fmt="{:.1f}",
+                                                       units="sentences"),
+    })
+
+
+def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paired_sample_rates` for display: the difference in percentage points with its interval."""
+    diffs = [with_interval(d * 100, lo * 100, hi * 100, "{:+.1f}", " pts")
+             for d, lo, hi in zip(paired["diff"], paired["low"], paired["high"])]
+    p_values = ["—" if not _finite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}" for p in paired["p_value"]]
+    return pd.DataFrame({"condition": _keep(paired["condition"]), "8 kHz − 16 kHz": diffs, "p": p_values})
+
+
+def ready_display(ready: pd.DataFrame) -> pd.DataFrame:
+    """:func:`experiment_ready` for display (seconds)."""
+    return pd.DataFrame({"condition": _keep(ready["condition"]), "result": ready["result"],
+                         "median s": ready["median_s"], "fastest s": ready["min_s"], "slowest s": ready["max_s"],
+                         "cells": ready["cells"], "poll s": ready["resolution_s"]})
+
+
+def _speeds(runs: pd.DataFrame) -> str:
+    speeds = sorted({float(v) for v in runs["speed"].dropna()})
+    labels = [rp.condition_label({"speed": v}) for v in speeds]
+    return "these runs: " + (", ".join(labels) if labels else "unknown")
 
 
 def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None], emulator: Any,
@@ -265,9 +368,11 @@ def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None],
 
 def _facts(c: dict[str, Any]) -> list[tuple[str, str]]:
     runs = c["runs"]
+    speeds = sorted({float(v) for v in runs["speed"].dropna()})
     return [("Store", str(c["store"].root)), ("Cells", str(len(runs))),
             ("Finished", str(int((runs["status"] == "ok").sum()))),
-            ("Failed", str(int((runs["status"] != "ok").sum())))]
+            ("Failed", str(int((runs["status"] != "ok").sum()))),
+            ("Speed", ", ".join(rp.condition_label({"speed": v}) for v in speeds) or "—")]
 
 
 def write_experiment_report(store: RunStore | str | os.PathLike, path: str | os.PathLike[str], *,
@@ -284,16 +389,15 @@ def write_experiment_report(store: RunStore | str | os.PathLike, path: str | os.
     body = "".join((
         f"<h1>{escape(title)}</h1><p class='meta'>"
         + " · ".join(f"{escape(k)} <b>{escape(v)}</b>" for k, v in _facts(c)) + "</p>",
-        _section("Summary", f"<p class='note'>Error rate with its {level:g} % bootstrap interval over reference "
-                            "sentences (n); failed = cells without a result.</p>"
-                 + _table(c["summary"], _SUMMARY_COLUMNS)),
-        _section("Paired comparison: 8 kHz − 16 kHz", "<p class='note'>Difference of error rates on the same "
-                 "sentences (paired bootstrap); an interval excluding 0 means the sample rate matters.</p>"
-                 + _table(paired) if len(paired) else ""),
-        _section("Partial-result stability", f"<p class='note'>{_STABILITY_NOTE.format(level=level)}</p>"
-                 + _table(c["stability"], _STABILITY_COLUMNS)),
-        _section("Stop → each result ready", f"<p class='note'>{_READY_NOTE}</p>" + _table(c["ready"], _READY_COLUMNS)
-                 if len(c["ready"]) else ""),
+        _section("Summary", f"<p class='note'>{escape(_SUMMARY_NOTE.format(level=level))}</p>"
+                 + _table(summary_display(c["summary"]))),
+        _section("Paired comparison: 8 kHz − 16 kHz", f"<p class='note'>{escape(_PAIRED_NOTE)}</p>"
+                 + _table(paired_display(paired)) if len(paired) else ""),
+        _section("Partial-result stability", "<p class='note'>"
+                 + escape(_STABILITY_NOTE.format(level=level, speeds=_speeds(c["runs"]))) + "</p>"
+                 + _table(stability_display(c["stability"]))),
+        _section("Stop → each result ready", f"<p class='note'>{escape(_READY_NOTE)}</p>"
+                 + _table(ready_display(c["ready"])) if len(c["ready"]) else ""),
         _section("Figures", "".join(_figure(n, f) for n, f in enumerate(c["figures"]))),
         _section("Parameters", _table(c["parameters"])),
         _section("Provenance", _table(pd.DataFrame(provenance_rows(c["provenance"]),
@@ -326,14 +430,14 @@ def write_experiment_markdown(store: RunStore | str | os.PathLike, path: str | o
     folder.mkdir(parents=True, exist_ok=True)
     level = c["summary"].attrs.get("level", 0.95) * 100
     parts = [f"# {title}\n", " · ".join(f"{k} **{v}**" for k, v in _facts(c)) + "\n",
-             f"## Summary\n\nError rate with its {level:g} % bootstrap interval over reference sentences (n).\n\n"
-             + md_table(c["summary"], _SUMMARY_COLUMNS)]
+             f"## Summary\n\n{_SUMMARY_NOTE.format(level=level)}\n\n" + md_table(summary_display(c["summary"]))]
     if len(c["paired"]):
-        parts.append("## Paired comparison: 8 kHz − 16 kHz\n\n" + md_table(c["paired"]))
-    parts.append("## Partial-result stability\n\n" + _STABILITY_NOTE.format(level=level) + "\n\n"
-                 + md_table(c["stability"], _STABILITY_COLUMNS))
+        parts.append(f"## Paired comparison: 8 kHz − 16 kHz\n\n{_PAIRED_NOTE}\n\n"
+                     + md_table(paired_display(c["paired"])))
+    parts.append("## Partial-result stability\n\n" + _STABILITY_NOTE.format(level=level, speeds=_speeds(c["runs"]))
+                 + "\n\n" + md_table(stability_display(c["stability"])))
     if len(c["ready"]):
-        parts.append("## Stop → each result ready\n\n" + _READY_NOTE + "\n\n" + md_table(c["ready"], _READY_COLUMNS))
+        parts.append("## Stop → each result ready\n\n" + _READY_NOTE + "\n\n" + md_table(ready_display(c["ready"])))
     figures = []
     for figure in c["figures"]:
         if figure.png is None:

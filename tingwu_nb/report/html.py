@@ -44,6 +44,7 @@ padding-bottom:4px}h3{font-size:16px;margin:18px 0 6px}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:14px}
 th,td{border-bottom:1px solid #e4e7ec;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f1f3f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.tw{overflow-x:auto;max-width:100%}td{overflow-wrap:anywhere}
 .tx{display:grid;grid-template-columns:88px 110px 1fr;gap:2px 10px;font-size:14px}
 .tx .tc{color:#6a7585;font-variant-numeric:tabular-nums}.tx .sp{font-weight:600}
 .tx .tr{grid-column:3;color:#4d5a6b;font-style:italic;margin:-2px 0 4px}
@@ -77,19 +78,21 @@ def known_secrets() -> list[str]:
 
 
 def write_report(session: Any, path: str | os.PathLike[str], *, title: str | None = None,
-                 secrets: Iterable[str | None] = ()) -> Path:
+                 secrets: Iterable[str | None] = (), emulator: Any = None) -> Path:
     """Write ``session`` (a :class:`~tingwu_nb.session.recording.Session`) as one HTML file.
 
-    ``secrets``: extra strings to mask besides :func:`known_secrets`. Returns the path written
-    (parent folders are created); open it in a browser or attach it to a message.
+    ``secrets``: extra strings to mask besides :func:`known_secrets`; ``emulator``: the emulator
+    that served it (or a ``{label: value}`` description), for the engine models in the
+    provenance. Returns the path written (parent folders are created).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(session, title=title, secrets=secrets), encoding="utf-8")
+    path.write_text(render_html(session, title=title, secrets=secrets, emulator=emulator), encoding="utf-8")
     return path
 
 
-def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str | None] = ()) -> str:
+def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str | None] = (),
+                emulator: Any = None) -> str:
     """The report of :func:`write_report` as a string."""
     secrets = [*known_secrets(), *secrets]
     tables = dict(session.tables())
@@ -115,7 +118,7 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
         _section("Speaker identities and extracted content",
                  _table(tables.get("identities")) + _table(tables.get("extractions"))),
         _section("Transcript", _transcript(tables["sentences"], tables.get("translations"), colours)),
-        _section("Provenance", _provenance(session)),
+        _section("Provenance", _provenance(session, emulator)),
     ))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -130,11 +133,12 @@ def render_html(session: Any, *, title: str | None = None, secrets: Iterable[str
     return page
 
 
-def _provenance(session: Any) -> str:
+def _provenance(session: Any, emulator: Any = None) -> str:
     """Package versions, endpoint, engine models and audio fingerprint (report.provenance)."""
     from tingwu_nb.report.provenance import provenance, provenance_rows
 
-    rows = pd.DataFrame(provenance_rows(provenance(sessions=[session])), columns=["section", "name", "value"])
+    rows = pd.DataFrame(provenance_rows(provenance(sessions=[session], emulator=emulator)),
+                        columns=["section", "name", "value"])
     return _table(rows)
 
 
@@ -195,7 +199,7 @@ def _table(df: pd.DataFrame | None, columns: Iterable[str] | None = None) -> str
         cells = "".join(f"<td class='num'>{_cell(v)}</td>" if _numeric(v)
                         else f"<td>{_cell(v)}</td>" for v in record)
         rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class='tw'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def _numeric(value: Any) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,13 @@ def _running_emulator() -> Any:
 
 
 def engine_info(emulator: Any = None) -> dict[str, str]:
-    """Speech models and analysis engine of ``emulator`` (or the running embedded one), else {}."""
+    """Speech models and analysis engine of ``emulator`` (or the running embedded one), else {}.
+
+    ``emulator`` may also be a mapping ``{label: value}`` that already describes one (e.g. the
+    embedded emulator's default configuration, as ``tingwu-nb report`` passes it): used as is.
+    """
+    if isinstance(emulator, Mapping):
+        return {str(k): str(v) for k, v in emulator.items()}
     emulator = emulator if emulator is not None else _running_emulator()
     if emulator is None:
         return {}
@@ -82,9 +88,17 @@ def provenance(*, sessions: Iterable[Any] = (), runs: pd.DataFrame | None = None
 
     ``sessions``: Session objects (their endpoint and source audio); ``runs``: a run table
     (``endpoint_kind``, ``recording``, ``audio_sha256``); ``audio``: more files to fingerprint.
+    Each audio hash is listed once, named by its recording and file names ("meeting · turns.wav").
+    ``emulator``: an emulator object or a ``{label: value}`` description (:func:`engine_info`).
     """
     endpoints: dict[str, str] = {}
-    fingerprints: dict[str, str] = {}
+    names: dict[str, list[str]] = {}  # sha256 -> the names it is known by (recording, file)
+
+    def fingerprint(name: str, sha: str) -> None:
+        known = names.setdefault(sha, [])
+        if name not in known:
+            known.append(name)
+
     for session in sessions:
         meta = getattr(session, "meta", {}) or {}
         url = str(meta.get("endpoint") or "")
@@ -93,14 +107,16 @@ def provenance(*, sessions: Iterable[Any] = (), runs: pd.DataFrame | None = None
             endpoints[kind] = redact_url(url)
         source = (meta.get("audio") or {}).get("source")
         if source:
-            fingerprints[Path(source).name] = audio_sha256(source) or "unreadable"
+            fingerprint(Path(source).name, audio_sha256(source) or f"unreadable ({Path(source).name})")
     if runs is not None and len(runs):
         for kind in sorted(set(runs["endpoint_kind"].dropna())):
             endpoints.setdefault(str(kind), "run store")
-        for name, sha in runs[["recording", "audio_sha256"]].drop_duplicates().itertuples(index=False):
-            fingerprints[str(name)] = str(sha)
+        recorded = runs[["recording", "audio_sha256"]].drop_duplicates().itertuples(index=False)
+        for name, sha in sorted(recorded, key=lambda r: (str(r[0]), str(r[1]))):
+            names.setdefault(str(sha), []).insert(0, str(name))  # the recording name first
     for path in audio:
-        fingerprints[Path(path).name] = audio_sha256(path) or "unreadable"
+        fingerprint(Path(path).name, audio_sha256(path) or f"unreadable ({Path(path).name})")
+    fingerprints = {" · ".join(dict.fromkeys(known)): sha for sha, known in names.items()}
     engine = engine_info(emulator) if "emulator" in endpoints or emulator is not None else {}
     if "cloud" in endpoints:
         engine.setdefault("cloud models", "chosen by Alibaba Cloud Tingwu (not reported by the service)")
