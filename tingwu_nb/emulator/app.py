@@ -161,11 +161,12 @@ class Emulator:
     def inject(self, task_id: str, plan: FaultPlan) -> None:
         """Inject ``plan``'s faults into one task (replacing the server's plan for it), e.g. from
         a ``record(on_event=...)`` hook or right after CreateTask; see :mod:`tingwu_nb.emulator.faults`.
-        Raises KeyError for an unknown task."""
+        Streaming faults apply from the task's next WebSocket connection; REST faults of this plan
+        count the calls naming this task. Raises KeyError for an unknown task."""
         record = self.store.get(task_id)
         if record is None:
             raise KeyError(task_id)
-        record.faults = FaultState(plan)
+        record.faults = FaultState(plan, own=True)
 
     def client(self, **kwargs: Any) -> Any:
         """A :class:`~tingwu_nb.client.tasks.TingwuClient` for this emulator (caller closes it)."""

@@ -43,7 +43,9 @@ import random
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-__all__ = ["FaultPlan", "FaultState", "RestFaults", "task_id_of"]
+from tingwu_nb.errors import ServiceError, ThrottledError
+
+__all__ = ["FaultPlan", "FaultState", "RestFaults", "plan_of", "rest_fault_error", "task_id_of"]
 
 #: Close code of an injected drop: 1011 (internal error), the closest a server can send to a
 #: network failure (1006 is reserved for "no close frame" and cannot be sent).
@@ -53,6 +55,9 @@ INJECTED_TEXT = {True: "Realtime:SERVER_ERROR:Injected fault (task_failed_at_aud
                  False: "Gateway:CLIENT_ERROR:Injected fault (task_failed_at_audio_s)."}
 THROTTLE = "throttle"
 SERVER_ERROR = "5xx"
+#: rest §5.3: the message Tingwu's docs quote for Throttling.User; rest §5.2: the 500 row.
+THROTTLE_MESSAGE = "Request was denied due to user flow control."
+SERVER_ERROR_CODE, SERVER_ERROR_MESSAGE = "ServerError", "Server error."
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,21 @@ class RestFaults:
         if p.rest_5xx_fraction and self._rng.random() < p.rest_5xx_fraction:
             return SERVER_ERROR
         return None
+
+
+def rest_fault_error(kind: str | None, plan: FaultPlan, throttle_status: int) -> ServiceError | None:
+    """The error answering a faulted call (:meth:`RestFaults.decide`'s ``kind``), or None."""
+    if kind == THROTTLE:
+        return ThrottledError(THROTTLE_MESSAGE, retry_after=plan.rest_retry_after_s, code="Throttling.User",
+                              status_code=throttle_status)
+    if kind == SERVER_ERROR:
+        return ServiceError(SERVER_ERROR_MESSAGE, code=SERVER_ERROR_CODE, status_code=plan.rest_5xx_status)
+    return None
+
+
+def plan_of(state: FaultState | None, server: FaultPlan) -> FaultPlan:
+    """A task's plan: its FaultState's (``record.faults``), else the server's."""
+    return state.plan if state is not None else server
 
 
 def task_id_of(path_params: dict[str, Any], raw: bytes) -> str | None:

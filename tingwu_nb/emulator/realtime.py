@@ -19,9 +19,11 @@ import asyncio
 import collections
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import numpy as np
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tingwu_nb.contract import events as ev
@@ -32,6 +34,7 @@ from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
 from tingwu_nb.emulator.engine.loadtest import LoadTestRecognizer
 from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
 from tingwu_nb.emulator.faults import DROP_CLOSE_CODE, FaultPlan, FaultState
+from tingwu_nb.emulator.outbox import Outbox
 from tingwu_nb.emulator.realtime_translation import live_translation
 from tingwu_nb.emulator.runtime import (
     SHUTDOWN_STATUS,
@@ -87,7 +90,6 @@ class StreamHandler:
         self.guard: SpeedGuard | None = None  # set at StartTranscription
         self.session = ServerSession()
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.send_lock = asyncio.Lock()
         options = _transcription_options(record)
         self.level = int(options.get("OutputLevel") or 1)
         if options.get("DiarizationEnabled") and record.live_diarizer is None:
@@ -104,7 +106,8 @@ class StreamHandler:
         self.index_offset = len(record.sentences)
         self.recognizer: StreamingRecognizer | None = None
         self.faults: FaultState = record.faults if record.faults is not None else FaultState()
-        self._sent_sentences = len(record.sentences)  # sentences whose SentenceEnd went out
+        # writes the events (delayed/reordered/stalled by the plan); counts sentences whose SentenceEnd went out
+        self.outbox = Outbox(self._send_text, self.faults.plan, sent_upto=len(record.sentences), rng=self.faults.rng())
         self._dropped = False
         self._receiver: asyncio.Task | None = None
         self._abort_reason: tuple[int, str] | None = None
@@ -133,9 +136,11 @@ class StreamHandler:
             await asyncio.gather(worker, return_exceptions=True)
             if self.translation is not None:
                 await self.translation.aclose()
+            await self.outbox.drain()  # delayed or held events go out before the close
             if not self.session.finished:
                 self._keep_only_what_was_sent()
             await self._close(DROP_CLOSE_CODE if self._dropped else None)
+            await self.outbox.aclose()
             self._done.set()
 
     def _keep_only_what_was_sent(self) -> None:
@@ -144,7 +149,7 @@ class StreamHandler:
         the last one that did, so the next connection continues from there."""
         if self.choices.reconnect_resume != "last_final" or not self.choices.time_continues_across_reconnect:
             return
-        del self.record.sentences[self._sent_sentences:]
+        del self.record.sentences[self.outbox.sent_upto:]
         end_ms = self.record.sentences[-1]["end_ms"] if self.record.sentences else 0
         keep = end_ms * self.record.sample_rate // 1000 * 2
         del self.record.pcm[keep:]
@@ -217,6 +222,11 @@ class StreamHandler:
         if self.faults.drop_due(len(self.record.pcm) / 2 / rate, (len(self.record.pcm) // 2 - self.pcm_offset) / rate):
             self._dropped = True  # injected fault: end abruptly, like a network failure
             return True
+        if failed := self.faults.task_failed_due(len(self.record.pcm) / 2 / rate):
+            await self._fail(*failed)  # injected TaskFailed with the plan's status and text
+            return True
+        if stall := self.faults.stall_due(len(self.record.pcm) / 2 / rate):
+            await self.outbox.stall(stall)  # injected stall: nothing read or sent meanwhile
         return False
 
     def _queue_pcm(self, pcm: np.ndarray) -> None:
@@ -361,17 +371,18 @@ class StreamHandler:
         if not self.session.finished:
             self.session.fail(status, text)
         await self._flush()
+        await self.outbox.drain()
         await self._close()
 
     async def _flush(self) -> None:
-        async with self.send_lock:
-            sentences = len(self.record.sentences)
-            for text in self.session.data_to_send():
-                try:
-                    await self.ws.send_text(text)
-                except (WebSocketDisconnect, RuntimeError, OSError):
-                    return
-            self._sent_sentences = sentences
+        await self.outbox.send(self.session.data_to_send(), len(self.record.sentences))
+
+    async def _send_text(self, text: str) -> bool:
+        try:
+            await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return False
+        return True
 
     async def _linger(self) -> None:
         """After TranscriptionCompleted the client closes; wait briefly for it."""
@@ -420,4 +431,7 @@ async def websocket_endpoint(
         return
     if record.faults is None:  # the server's plan, unless Emulator.inject gave this task its own
         record.faults = FaultState(faults or FaultPlan())
+    if refused := record.faults.refuse_handshake():  # injected: HTTP 403/503 instead of the upgrade
+        await ws.send_denial_response(PlainTextResponse(HTTPStatus(refused).phrase, status_code=refused))
+        return
     await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime, analysis=analysis).run()

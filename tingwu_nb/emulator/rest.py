@@ -32,6 +32,7 @@ from tingwu_nb.client.auth import NonceCache, verify
 from tingwu_nb.client.ratelimit import TokenBucket
 from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.faults import FaultState, RestFaults, plan_of, rest_fault_error, task_id_of
 from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.emulator.validate import Validator, json_object, reject
@@ -82,6 +83,7 @@ class _RestApi:
         self._nonces = NonceCache(clock=clock)
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._faults = RestFaults(config.faults)  # injected REST faults, counted per server
 
     # -- common gate -----------------------------------------------------------
 
@@ -158,10 +160,21 @@ class _RestApi:
         try:
             raw = await request.body()
             request.state.access_key_id = self._authenticate(request, raw, action)
+            self._inject(request, raw, action)
             data = handler(request, raw)
         except ServiceError as exc:
             return self._error(request, exc, rid)
         return JSONResponse(self._envelope(data, rid), headers={"x-acs-request-id": rid})
+
+    def _inject(self, request: Request, raw: bytes, action: str) -> None:
+        """Raise the injected REST fault for this call, if any (emulator/faults.py): counted for the
+        task the call names when Emulator.inject gave it its own plan, else for the server."""
+        record = self.store.get(task_id_of(request.path_params, raw) or "")
+        own = record.faults if record is not None and record.faults is not None and record.faults.own else None
+        kind = (own.rest_faults() if own is not None else self._faults).decide(action)
+        error = rest_fault_error(kind, plan_of(own, self.config.faults), self.choices.throttle_status)
+        if error is not None:
+            raise error
 
     # -- CreateTask ------------------------------------------------------------
 
@@ -186,6 +199,7 @@ class _RestApi:
         hotwords = task_hotwords(self.phrases, body, self.choices)
         record = self.store.create(app_key=self.config.app_key, access_key_id=key_id, request=body, now=self._clock())
         record.hotwords = hotwords
+        record.faults = FaultState(self.config.faults)  # the server's plan until Emulator.inject replaces it
         data: dict[str, Any] = {"TaskId": record.task_id}
         if record.task_key is not None:
             data["TaskKey"] = record.task_key
@@ -268,10 +282,10 @@ class _RestApi:
             if not self.choices.failed_task_shows_results:
                 return data
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self._clock()))
-        tid = record.task_id
+        tid, ttl = record.task_id, plan_of(record.faults, self.config.faults).result_url_ttl_s
         if record.output_mp3 and record.output_mp3 in record.files:
-            data["OutputMp3Path"] = self._result_url(origin, tid, f"{tid}_{stamp}.mp3")
-        result = {kind: self._result_url(origin, tid, f"{tid}_{kind}_{stamp}.json") for kind in list(record.results)}
+            data["OutputMp3Path"] = self._result_url(origin, tid, f"{tid}_{stamp}.mp3", ttl)
+        result = {kind: self._result_url(origin, tid, f"{tid}_{kind}_{stamp}.json", ttl) for kind in list(record.results)}
         if result:
             data["Result"] = result
         return data
@@ -286,10 +300,10 @@ class _RestApi:
         """``scheme://host`` of the service as the client called it (result URLs point there)."""
         return f"{request.url.scheme}://{_host(request)}"
 
-    def _result_url(self, origin: str, task_id: str, name: str) -> str:
+    def _result_url(self, origin: str, task_id: str, name: str, ttl_s: float | None = None) -> str:
         scheme, _, host = origin.partition("://")
         scheme = scheme if self.choices.result_url_scheme == "request" else self.choices.result_url_scheme
-        expires = int(self._clock() + self.choices.result_url_ttl_s)
+        expires = int(self._clock() + (ttl_s or self.choices.result_url_ttl_s))
         path = f"/results/{task_id}/{name}"
         return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
 

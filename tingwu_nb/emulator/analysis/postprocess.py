@@ -126,6 +126,9 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
     awaiting caller marks the task COMPLETED when this returns, FAILED when it raises
     (:class:`~tingwu_nb.emulator.analysis.pipeline.AnalysisFailed` after the other results).
     """
+    delay = getattr(getattr(record.faults, "plan", None), "postprocess_delay_s", 0.0)
+    if delay:
+        await asyncio.sleep(delay)  # injected fault (emulator/faults.py): post-processing starts late
     params = record.parameters or {}
     pcm = np.frombuffer(bytes(record.pcm), dtype="<i2")
     duration_ms = int(len(pcm) * 1000 / record.sample_rate)
