@@ -29,7 +29,7 @@ import httpx
 
 from tingwu_nb.client.auth import AcsAuth, canonical_query
 from tingwu_nb.client.httpcheck import api_result, download_result, os_cause
-from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy
+from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy, shared_limiter
 from tingwu_nb.client.taskinfo import TaskInfo, pick, str_or_none
 from tingwu_nb.config import Credentials
 from tingwu_nb.contract.params import stop_request_body
@@ -68,7 +68,10 @@ class TingwuClient:
         timeout: seconds, or an ``httpx.Timeout``; default :data:`DEFAULT_TIMEOUT` (connect 10 s,
             30 s without an answer). A timed-out call is retried at most once, and a realtime
             CreateTask whose request may have arrived is never sent twice.
-        limiter: client-side pacing; default CreateTask 20/s, GetTaskInfo 100/s.
+        limiter: client-side pacing; default CreateTask 20/s, GetTaskInfo 100/s shared by every
+            client of the process with this endpoint and AccessKey id
+            (:func:`~tingwu_nb.client.ratelimit.shared_limiter`); a client given its own
+            ``clock``/``sleep`` seams gets a private limiter on them instead.
         sleep / clock: seams for backoff, pacing and ``wait_for_task`` deadlines.
         wall_clock / nonce: seams for the signature's ``x-acs-date`` and nonce.
         on_request: receives one redacted record per HTTP attempt (``action``,
@@ -104,7 +107,11 @@ class TingwuClient:
         self.app_key = app_key
         self.credentials = credentials
         self.retry = retry
-        self._limiter = limiter if limiter is not None else RateLimiter(clock=clock, sleep=sleep)
+        if limiter is None:  # one limiter per endpoint + key for the whole process, unless time is faked
+            real_time = clock is time.monotonic and sleep is asyncio.sleep
+            limiter = shared_limiter(self.endpoint, credentials.access_key_id) if real_time else RateLimiter(
+                clock=clock, sleep=sleep)
+        self._limiter = limiter
         self._sleep = sleep
         self._clock = clock
         self._on_request = on_request
@@ -261,8 +268,8 @@ class TingwuClient:
             headers["content-type"] = "application/json; charset=utf-8"
 
         async def send() -> httpx.Response:
-            await self._limiter.acquire(action)
-            return await self._http.request(method, url, content=content, headers=headers)
+            async with self._limiter.slot(action):
+                return await self._http.request(method, url, content=content, headers=headers)
 
         # a realtime start that may have reached the service must not be sent twice (two paid tasks)
         once = action == "CreateTask" and (query or {}).get("operation") != "stop"
