@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.datastructures import Headers
@@ -52,7 +53,8 @@ class FirstKeyWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol answering a duplicated key from the first one.
 
     Pass the class itself as ``uvicorn.Config(ws=...)``. The ASGI app sees the de-duplicated
-    headers in its scope.
+    headers in its scope. A denial response (``websocket.send_denial_response``) completes
+    the handshake quietly.
     """
 
     def handle_connect(self, event: Request) -> None:
@@ -60,3 +62,10 @@ class FirstKeyWebSocketProtocol(WebSocketsSansIOProtocol):
         if any(len(headers.get_all(name)) > 1 for name in FIRST_WINS):
             event = dataclasses.replace(event, headers=first_occurrence(headers))
         super().handle_connect(event)
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            # A denial response (HTTP 403/503 instead of the upgrade, e.g. an injected refusal) ends
+            # the handshake; uvicorn's sans-I/O protocol forgets to say so and logs an error.
+            self.handshake_complete = True
