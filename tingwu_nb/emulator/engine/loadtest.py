@@ -5,7 +5,8 @@ For measuring a client and its transport without paying for recognition
 Nothing is recognised and no model is loaded (no Whisper, no silero, no onnxruntime import):
 
 * sentences are segmented by :class:`~tingwu_nb.emulator.engine.recognizer.StreamingRecognizer`
-  with its energy VAD (32 ms windows above :data:`LOADTEST_THRESHOLD_DB` dBFS RMS are speech),
+  with its energy VAD (:class:`~tingwu_nb.emulator.engine.recognizer.EnergyVad`: 32 ms windows
+  above -40 dBFS RMS are speech),
   so SentenceBegin / SentenceEnd times, ``max_sentence_silence`` and the 15 s sentence cut behave
   as with the real engine;
 * every Final's text is the label ``"[speech 2.4 s]"`` — the sentence's length in seconds with
@@ -28,10 +29,7 @@ import numpy as np
 
 from tingwu_nb.emulator.engine.recognizer import StreamingRecognizer
 
-__all__ = ["LOADTEST_THRESHOLD_DB", "LoadTestEngine", "LoadTestRecognizer", "LoadTestRecognition", "speech_label"]
-
-#: Windows louder than this (dBFS RMS) count as speech (the energy VAD's threshold).
-LOADTEST_THRESHOLD_DB = -40.0
+__all__ = ["LoadTestEngine", "LoadTestRecognition", "LoadTestRecognizer", "speech_label"]
 
 
 def speech_label(seconds: float) -> str:
@@ -69,13 +67,12 @@ class LoadTestEngine:
 
     name = "loadtest"
 
-    def __init__(self, threshold_db: float = LOADTEST_THRESHOLD_DB) -> None:
-        self.threshold_db = threshold_db
+    def __init__(self) -> None:
         self.decodes = 0  # recognize() calls (finals and interims)
         self.audio_s = 0.0  # audio seconds labelled
 
     def __repr__(self) -> str:
-        return f"LoadTestEngine(threshold_db={self.threshold_db:g}, decodes={self.decodes})"
+        return f"LoadTestEngine(decodes={self.decodes}, audio_s={self.audio_s:.1f})"
 
     def recognize(
         self,
@@ -113,4 +110,3 @@ class LoadTestRecognizer(StreamingRecognizer):
         engine = engine if engine is not None else LoadTestEngine()
         options["vad"] = "energy"
         super().__init__(engine, **options)  # type: ignore[arg-type]  # duck-typed SpeechEngine
-        self._vad.threshold_db = engine.threshold_db  # type: ignore[attr-defined]  # an EnergyVad
