@@ -161,8 +161,9 @@ async def test_without_retries_the_fault_is_a_clear_error(engine):
     assert task.task_id and len(emu.store) == 1  # a faulted call created nothing
 
 
-async def test_a_task_plan_faults_only_that_task(engine, clip, clean, tmp_path):
-    """Emulator.inject: GetTaskInfo of that task throttled twice (counted for it), then through."""
+async def test_a_task_plan_faults_only_that_task(engine):
+    """Emulator.inject: GetTaskInfo of that task throttled twice (counted for it), then through;
+    another task's calls are not faulted."""
     calls: list[dict] = []
     plan = FaultPlan(rest_throttle_first=2, rest_fault_actions=("GetTaskInfo",))
     with emulator_with(engine) as emu:
@@ -171,11 +172,13 @@ async def test_a_task_plan_faults_only_that_task(engine, clip, clean, tmp_path):
             emu.inject(created.task_id, plan)
             await client.stop_realtime_task(created.task_id)
             info = await client.get_task_info(created.task_id)
-            other = await run(emu, clip, tmp_path)  # another task: no faults
+            other = await client.create_realtime_task(RealtimeTaskRequest.create())
+            await client.get_task_info(other.task_id)
+            await client.stop_realtime_task(other.task_id)
     assert info.task_id == created.task_id
     gets = [c["error"] for c in calls if c["action"] == "GetTaskInfo"]
-    assert gets[:3] == ["Throttling.User", "Throttling.User", None]
-    assert live_texts(other) == clean
+    assert gets == ["Throttling.User", "Throttling.User", None, None]
+    assert all(c["error"] is None for c in calls if c["action"] == "CreateTask")
 
 
 @pytest.mark.parametrize("faults", [
@@ -234,6 +237,8 @@ async def test_refused_handshake_names_the_http_status(engine, clip, clean, tmp_
             await stream.stop()
             await stream.close()
             await client.stop_realtime_task(task.task_id)
+        if status == 403:
+            return  # record() below once is enough
         try:
             session = await run(emu, clip, tmp_path)
         except TransportError as exc:  # today's record(): no retry of the handshake
