@@ -23,7 +23,8 @@ TranscriptionCompleted on StopTranscription, so every stream must receive exactl
 Columns: CPU seconds of the client process per stream-minute (``time.process_time`` delta from
 the first connect to the last close), p99 / max send lag over all frames (time the frame was
 handed to the socket minus its due time on the stream's absolute schedule), peak RSS of the
-client process and its growth per stream over the baseline before connecting, sentences
+client process while streaming and its growth per stream over the baseline (imports and audio
+loaded) before connecting, sentences
 received / expected, and the SDK/ours CPU ratio. The load average is printed with each row:
 the numbers are only as quiet as the machine. Never passes or fails.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -138,11 +140,20 @@ def synthetic_pcm(seconds: float) -> bytes:
     return np.clip(pcm, -32768, 32767).astype("<i2").tobytes()
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``VmRSS``) or its high-water mark (``VmHWM``), MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    return math.nan
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> None:
+    """Restart the high-water mark from now (Linux: clear_refs 5), so the peak is that of the streams."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 async def run_ours(mode: str, url: str, n: int, audio: bytes, tmp: Path) -> tuple[list[list[float]], list[int]]:
@@ -181,12 +192,17 @@ async def run_ours(mode: str, url: str, n: int, audio: bytes, tmp: Path) -> tupl
         await (bare if mode == "bare" else record)(i)
 
     await asyncio.gather(*(one(i) for i in range(n)))
-    if mode == "record":  # read back what the session directories hold (outside the measured span)
-        for i in range(n):
-            lines = (tmp / f"s{i}" / "frames.jsonl").read_text().splitlines()
-            sends[i] = [json.loads(line)["mono"] for line in lines]
-            events = (tmp / f"s{i}" / "events.jsonl").read_text().splitlines()
-            sentences[i] = sum(json.loads(line)["name"] == "SentenceEnd" for line in events)
+    return sends, sentences
+
+
+def read_sessions(tmp: Path, n: int) -> tuple[list[list[float]], list[int]]:
+    """Send times and sentence counts as the record sessions wrote them (not measured)."""
+    sends, sentences = [], []
+    for i in range(n):
+        lines = (tmp / f"s{i}" / "frames.jsonl").read_text().splitlines()
+        sends.append([json.loads(line)["mono"] for line in lines])
+        events = (tmp / f"s{i}" / "events.jsonl").read_text().splitlines()
+        sentences.append(sum(json.loads(line)["name"] == "SentenceEnd" for line in events))
     return sends, sentences
 
 
@@ -240,6 +256,8 @@ def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
     else:
         import tingwu_nb.session.lifecycle  # noqa: F401
     audio = synthetic_pcm(audio_s)
+    gc.collect()
+    reset_peak_rss()
     base_rss = rss_mb()
     profiler = None
     if profile:
@@ -254,17 +272,21 @@ def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
         else:
             sends, sentences = asyncio.run(run_ours(mode, url, n, audio, Path(tmp)))
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        peak = rss_mb("VmHWM")
+        if profiler is not None:
+            profiler.disable()
+        if mode == "record":
+            sends, sentences = read_sessions(Path(tmp), n)
     if profiler is not None:
         import pstats
 
-        profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     lags = np.concatenate([np.asarray(s) - (s[0] + np.arange(len(s)) * FRAME_MS / 1000) for s in sends if s])
     frames = math.ceil(len(audio) / FRAME_BYTES)
     return {"mode": mode, "n": n, "cpu_s": cpu, "wall_s": wall,
             "cpu_per_stream_min": cpu / (n * audio_s / 60),
             "lag_p99_ms": float(np.percentile(lags, 99) * 1000), "lag_max_ms": float(lags.max() * 1000),
-            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_base_mb": base_rss,
+            "rss_peak_mb": peak, "rss_base_mb": base_rss,
             "frames_ok": all(len(s) == frames for s in sends),
             "sentences": sum(sentences), "expected": n * math.ceil(audio_s / ARGS_SENTENCE_S[0])}
 

@@ -2,6 +2,10 @@
 
 Pure asyncio: the clock and the sleep are parameters, so the schedule can be checked with a
 fake clock. :mod:`tingwu_nb.client.audio` re-exports everything here; import from there.
+
+:func:`shared_sleep` is the sleep that many concurrent streams in one process should share:
+every sleep ending in the same :data:`TICK_S` slot of the event loop's clock is woken by one
+timer, instead of one timer per frame per stream.
 """
 
 from __future__ import annotations
@@ -9,16 +13,68 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["MAX_SPEED", "Frame", "PacingReport", "paced"]
+__all__ = ["MAX_SPEED", "TICK_S", "Frame", "PacingReport", "SharedClock", "paced", "shared_sleep"]
 
 #: The fastest pacing the toolkit sends at, as a multiple of real time: what ``speed="max"`` /
 #: ``math.inf`` means for :func:`tingwu_nb.record` and ``tingwu-nb transcribe --speed max``, and
 #: the emulator's default limit (``ContractChoices.max_speed_factor``). The cloud's own limit is
 #: UNCONFIRMED (rt §5.2: "real-time or near-real-time"; the official sample paces at ~2x).
 MAX_SPEED = 10.0
+
+
+#: Granularity of :func:`shared_sleep`: a sleep ends at the first slot boundary at or after its
+#: deadline, so it is late by less than this (on top of the event loop's own lateness).
+TICK_S = 0.005
+
+
+class SharedClock:
+    """One timer per :data:`TICK_S` slot for every sleeper on an event loop.
+
+    Get it with :meth:`of` (one per running loop) or use :func:`shared_sleep`. Each sleeper
+    waits on its own future, so cancelling one sleep never disturbs the others.
+    """
+
+    _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedClock] = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tick_s: float = TICK_S) -> None:
+        self._loop = loop
+        self._tick = tick_s
+        self._slots: dict[int, list[asyncio.Future]] = {}
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop | None = None) -> SharedClock:
+        """The clock of ``loop`` (default: the running loop), created on first use."""
+        loop = loop or asyncio.get_running_loop()
+        clock = cls._clocks.get(loop)
+        if clock is None:
+            clock = cls._clocks[loop] = cls(loop)
+        return clock
+
+    def sleep(self, delay: float) -> Awaitable[None]:
+        """An awaitable done at the end of the slot holding ``now + delay`` (never earlier)."""
+        loop = self._loop
+        future = loop.create_future()
+        slot = math.ceil((loop.time() + max(delay, 0.0)) / self._tick)
+        waiters = self._slots.get(slot)
+        if waiters is None:
+            waiters = self._slots[slot] = []
+            loop.call_at(slot * self._tick, self._wake, slot)
+        waiters.append(future)
+        return future
+
+    def _wake(self, slot: int) -> None:
+        for future in self._slots.pop(slot, ()):
+            if not future.done():
+                future.set_result(None)
+
+
+def shared_sleep(delay: float) -> Awaitable[None]:
+    """``asyncio.sleep`` for pacing many streams: one timer per :data:`TICK_S` slot, not per sleep."""
+    return SharedClock.of().sleep(delay)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from tingwu_nb.client.audio import Frame, PacingReport, paced
-from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.pacing import MAX_SPEED, shared_sleep
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ClientSession
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError, TransportError
@@ -63,6 +63,10 @@ class StreamOptions:
     ``stop_timeout_s + stop_cap_per_audio_s × seconds of audio sent`` (None: no cap).
     ``stop_log_interval_s``: how often the wait logs what it is waiting for.
     ``headers`` are the official clients' ``X-NLS-Token: default``.
+    ``compression``: None (default) sends audio as it is; ``"deflate"`` offers the WebSocket
+    permessage-deflate extension. Compressing PCM or already-compressed audio saves little and
+    cost 2-4x the client's CPU at 10-200 streams (benchmarks/bench_client_cost.py); the
+    official SDKs do not offer it either.
     """
 
     start_timeout_s: float = 10.0
@@ -73,6 +77,7 @@ class StreamOptions:
     headers: Mapping[str, str] = field(default_factory=lambda: {"X-NLS-Token": "default"})
     payload: Mapping[str, Any] = field(default_factory=dict)
     appkey: str = "default"
+    compression: str | None = None
 
 
 _DONE = object()
@@ -152,6 +157,7 @@ class RealtimeStream:
             "additional_headers": dict(self.options.headers),
             "ping_interval": self.options.ping_interval_s,
             "open_timeout": self.options.start_timeout_s,
+            "compression": self.options.compression,
         }
         if host.startswith(_LOOPBACK):
             kwargs["proxy"] = None
@@ -336,9 +342,13 @@ async def stream_frames_to(
     speed: float = 1.0,
     report: PacingReport | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Any] = asyncio.sleep,
+    sleep: Callable[[float], Any] = shared_sleep,
 ) -> None:
     """Send ``frames`` on an open stream, paced at ``speed`` × real time.
+
+    The default ``sleep`` is :func:`tingwu_nb.client.pacing.shared_sleep`: all streams of a
+    process wake from one timer per 5 ms slot (a frame goes out < 5 ms after its due time plus
+    the loop's own lateness), instead of one timer per frame per stream.
 
     ``math.inf`` ("as fast as possible") means :data:`tingwu_nb.client.pacing.MAX_SPEED`, the fastest
     speed the service accepts; a finite speed is used as given (above MAX_SPEED the emulator
