@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeVar
 
 from tingwu_nb.client.audio import PacingReport
 from tingwu_nb.client.download import MP3, download_results, result_document
+from tingwu_nb.client.replay import AudioSource, Gap
+from tingwu_nb.client.resilient import ReconnectPolicy, ResilientStream
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions, stream_frames_to
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.params import RealtimeTaskRequest
@@ -34,6 +36,7 @@ from tingwu_nb.contract.protocol import State
 from tingwu_nb.errors import OutputError, TingwuError
 from tingwu_nb.redaction import redact_url
 from tingwu_nb.results.catalog import all_frames
+from tingwu_nb.session.gaps import append_gap
 from tingwu_nb.session.recorder import SessionWriter, new_session_dir
 
 __all__ = ["BOUNDS", "Bounds", "Recording", "collect", "error_record", "check_out_dir", "discard_session_dir", "open_session", "secrets_of", "settle", "target_languages", "write_tables"]
@@ -150,7 +153,9 @@ class Recording:
     poll_interval_s: float = 1.0
     timeout_s: float = 3600.0
     bounds: Bounds = BOUNDS
-    open_stream: Callable[..., RealtimeStream] = RealtimeStream  # seam: (join_url, options=, on_event=, on_frame=)
+    open_stream: Callable[..., RealtimeStream] = RealtimeStream  # seam, one connection: (join_url, options=, on_event=)
+    source: AudioSource | None = None  # the audio again from any point: a dropped connection is replayed from it
+    reconnect: ReconnectPolicy | None = None  # None: the default policy (reconnect when a source is given)
     callbacks: Any = None  # a started CallbackReceiver: results arrive by callback as well as by polling
     stop_event: asyncio.Event | None = None  # once set: no more audio; finals drained, task stopped, results fetched
     on_progress: Callable[[str, Any], None] | None = None  # ("audio", total_ms), ("frame", (end_ms, mono)), ("task", TaskInfo)
@@ -226,7 +231,14 @@ class Recording:
             if self.on_progress is not None:
                 self.on_progress("frame", (frame.end_ms, mono))
 
-        stream = self.open_stream(join_url, options=self.options, on_event=handle, on_frame=sent)
+        def gap(dropped: Gap) -> None:
+            append_gap(w.directory, dropped)
+            w.update(reconnects=w.meta.get("reconnects", 0) + 1)
+            if self.on_progress is not None:
+                self.on_progress("gap", dropped)
+
+        stream = ResilientStream(join_url, source=self.source, options=self.options, policy=self.reconnect,
+                                 on_event=handle, on_frame=sent, on_gap=gap, open_stream=self.open_stream)
         try:
             await stream.open()
             w.phase("stream_started")
@@ -256,17 +268,18 @@ class Recording:
         on_progress = self.on_progress
         return None if on_progress is None else (lambda value: on_progress(kind, value))
 
-    async def _close_stream(self, stream: RealtimeStream) -> bool:
+    async def _close_stream(self, stream: ResilientStream) -> bool:
         """Close the socket (bounded); True if the caller was cancelled meanwhile (settle absorbed it,
         so the caller must raise CancelledError itself rather than go on to collect the results)."""
         closed = await settle(stream.close(), self.bounds.stream_close_s)
         self.cleanup["stream_close"] = "closed" if closed.ok else f"not closed cleanly: {_say(closed.error)}"
         return closed.interrupted
 
-    async def _stop_stream(self, stream: RealtimeStream) -> None:
+    async def _stop_stream(self, stream: ResilientStream) -> None:
         """Interrupted mid-stream: send StopTranscription and wait briefly for the last events."""
-        if stream.session.state is not State.STREAMING:
-            self.cleanup["stream_stop"] = f"nothing to stop (stream {stream.session.state.name.lower()})"
+        state = getattr(stream.session, "state", None)
+        if state is not State.STREAMING:
+            self.cleanup["stream_stop"] = f"nothing to stop (stream {state.name.lower() if state else 'not open'})"
             return
         stopped = await settle(stream.stop(), self.bounds.stream_stop_s)
         self.cleanup["stream_stop"] = ("StopTranscription sent, TranscriptionCompleted received" if stopped.ok else

@@ -26,6 +26,8 @@ import pandas as pd
 
 from tingwu_nb.client.audio import decode_audio, probe, stream_frames
 from tingwu_nb.client.pacing import MAX_SPEED
+from tingwu_nb.client.replay import AudioSource
+from tingwu_nb.client.resilient import ReconnectPolicy
 from tingwu_nb.client.stream import StreamOptions
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.codec import from_object
@@ -100,6 +102,13 @@ class Session:
                 raise
             out.append(_stamp(from_object(row["message"]), row))
         return out
+
+    def gaps(self) -> pd.DataFrame:
+        """One row per dropped connection and its replay (see :mod:`tingwu_nb.session.gaps`);
+        empty when the stream never dropped."""
+        from tingwu_nb.session.gaps import read_gaps
+
+        return read_gaps(self.directory)
 
     def frames(self) -> pd.DataFrame:
         """One row per audio frame sent (seq, bytes, start_ms, end_ms, mono, wall)."""
@@ -263,6 +272,7 @@ async def record(
     callbacks: Any = None,
     stop_event: asyncio.Event | None = None,
     on_progress: Callable[[str, Any], None] | None = None,
+    reconnect: ReconnectPolicy | None = None,
 ) -> Session:
     """Run one realtime record end to end and return its :class:`Session`.
 
@@ -283,8 +293,12 @@ async def record(
         stop_event: once set (a Stop button), no more audio is sent; every final is drained,
             the task stopped and its results fetched as usual (``meta["stopped_early"]``).
         on_progress: called with ``("audio", total_ms)`` once the audio is converted,
-            ``("frame", (end_ms, monotonic_sent_at))`` after each frame sent, and
+            ``("frame", (end_ms, monotonic_sent_at))`` after each frame sent,
+            ``("gap", Gap)`` after each reconnect, and
             ``("task", TaskInfo)`` for each GetTaskInfo while post-processing runs.
+        reconnect: how a dropped WebSocket is survived (default :class:`ReconnectPolicy`: up to
+            6 attempts with backoff, the unfinalised audio replayed, one continuous timeline;
+            each drop is a row of ``session.gaps()``). ``ReconnectPolicy(enabled=False)`` fails instead.
 
     Corrupt stretches of the audio are replaced by silence of their length (timestamps stay
     right), issued as :class:`~tingwu_nb.errors.AudioWarning` and kept in
@@ -308,7 +322,7 @@ async def record(
         if not value > 0:
             raise ParameterError(name, f"must be > 0 seconds, got {value!r}", value)
     check_out_dir(out_dir or DEFAULT_ROOT)  # before the audio is decoded: a cheap refusal first
-    audio, frames = await asyncio.to_thread(_prepare, source, request)
+    audio, frames, replay = await asyncio.to_thread(_prepare, source, request)
     for message in audio["warnings"]:
         warnings.warn(message, AudioWarning, stacklevel=2)
     if on_progress is not None:
@@ -316,7 +330,8 @@ async def record(
     writer, created_root = open_session(out_dir or DEFAULT_ROOT, request.input.format)
     recording = Recording(request=request, audio=audio, frames=frames, speed=speed, writer=writer,
                           on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
-                          callbacks=callbacks, stop_event=stop_event, on_progress=on_progress)
+                          callbacks=callbacks, stop_event=stop_event, on_progress=on_progress, source=replay,
+                          reconnect=reconnect)
     try:
         return Session(await _on_client(client, recording.run))
     except BaseException as exc:
@@ -345,15 +360,17 @@ def parse_speed(value: float | str) -> float:
     return speed
 
 
-def _prepare(source: str | os.PathLike | bytes, request: RealtimeTaskRequest) -> tuple[dict[str, Any], list]:
-    """Probe, decode and frame the audio (CPU work, run in a thread): session.json's audio, frames."""
+def _prepare(source: str | os.PathLike | bytes,
+             request: RealtimeTaskRequest) -> tuple[dict[str, Any], list, AudioSource]:
+    """Probe, decode and frame the audio (CPU work, run in a thread): session.json's audio, frames,
+    and the decoded audio as the replay source of reconnects."""
     fmt, rate = request.input.format, request.input.sample_rate
     info = probe(source)
     decoded = decode_audio(source, sample_rate=rate)
     frames = stream_frames(decoded.pcm, rate, fmt)
     audio = asdict(info) | {"source": str(info.source), "warnings": list(decoded.warnings),
                             "gaps": [asdict(g) for g in decoded.gaps]}
-    return audio, frames
+    return audio, frames, AudioSource(decoded.pcm, rate, fmt)
 
 
 async def _on_client(client: Any, run: Callable[[Any], Awaitable[T]]) -> T:

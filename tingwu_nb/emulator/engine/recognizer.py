@@ -200,10 +200,13 @@ class StreamingRecognizer:
         self.neg_threshold = max(threshold - 0.15, 0.01)
         self.min_speech_ms = min_speech_ms
         self.pad_ms = pad_ms
+        self._vad_kind = vad
         self._vad: Vad = SileroVad() if vad == "silero" else EnergyVad()
         self._up = _Upsample2x() if sample_rate == 8000 else None
         self._pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples not yet scored
-        self._windows = 0  # windows scored so far
+        self._origin_ms = 0  # where the VAD's window grid (and its state) starts: 0, then each Final's end
+        self._windows = 0  # windows scored since the origin
+        self._reanchored = False
         self._samples = 0  # native samples fed
         self._buf = np.zeros(0, dtype=np.int16)  # native audio from _buf_start on
         self._buf_start = 0
@@ -239,13 +242,8 @@ class StreamingRecognizer:
         self._samples += x.size
         f = x.astype(np.float32) / 32768.0
         self._pending = np.concatenate([self._pending, self._up(f) if self._up else f])
-        n = len(self._pending) // WINDOW
         events: list[RecognizerEvent] = []
-        if n:
-            windows = self._pending[: n * WINDOW].reshape(n, WINDOW)
-            self._pending = self._pending[n * WINDOW:]
-            for p in self._vad(windows):
-                self._step(float(p), events)
+        self._score(events)
         if self.interim and not skip_interim and self._open and self._temp_end is None:
             now = self.audio_ms
             if now - self._last_interim_ms >= self.interim_interval_ms:
@@ -253,6 +251,35 @@ class StreamingRecognizer:
                 events.extend(self._interim(now))
         self._trim()
         return events
+
+    def _score(self, events: list[RecognizerEvent]) -> None:
+        """Score every whole window pending; after a Final the VAD restarts at its end
+        (:meth:`_reanchor`), so the windows after it are scored again from there."""
+        while (n := len(self._pending) // WINDOW):
+            windows = self._pending[: n * WINDOW].reshape(n, WINDOW)
+            self._pending = self._pending[n * WINDOW:]
+            for p in self._vad(windows):
+                self._step(float(p), events)
+                if self._reanchored:
+                    self._reanchored = False
+                    break
+
+    def _reanchor(self, at_ms: int) -> None:
+        """Restart the VAD (fresh state, window grid) at ``at_ms``, the end of the Final just emitted,
+        and queue the audio from there again. What follows a Final is then a function of the audio
+        after it alone: a new connection that resumes at that point (the emulator's
+        ``reconnect_resume="last_final"``) recognises exactly what one unbroken stream would."""
+        self._vad = SileroVad() if self._vad_kind == "silero" else EnergyVad()
+        self._up = _Upsample2x() if self.sample_rate == 8000 else None
+        start = max(0, self._ms_to_sample(at_ms) - self._buf_start)
+        f = self._buf[start:].astype(np.float32) / 32768.0  # every sample fed since, not whole ms only
+        self._pending = self._up(f) if self._up else f
+        self._origin_ms, self._windows = at_ms, 0
+        self._reanchored = True
+
+    def _grid_ms(self) -> int:
+        """Stream time of the next window to score."""
+        return self._origin_ms + self._windows * WINDOW_MS
 
     def finish(self) -> list[RecognizerEvent]:
         """End of stream: score the remainder, close the open sentence; nothing if only silence."""
@@ -265,7 +292,7 @@ class StreamingRecognizer:
         if self._triggered and not self._open and self._speech_windows * WINDOW_MS >= self.min_speech_ms // 2:
             self._open_sentence(events)
         if self._open:
-            end = self._temp_end if self._temp_end is not None else self._windows * WINDOW_MS
+            end = self._temp_end if self._temp_end is not None else self._grid_ms()
             self._finalise(min(end + self.pad_ms, self.audio_ms), events)
         self._reset_sentence()
         return events
@@ -283,7 +310,7 @@ class StreamingRecognizer:
         self._last_interim_ms = 0
 
     def _step(self, p: float, events: list[RecognizerEvent]) -> None:
-        t = self._windows * WINDOW_MS  # start of this window, ms
+        t = self._grid_ms()  # start of this window, ms
         self._windows += 1
         if not self._triggered:
             if p >= self.threshold:
@@ -371,6 +398,7 @@ class StreamingRecognizer:
         events.append(Final(self._index, self._start_ms, end_ms, text, words, confidence))
         self._segments.append((self._start_ms, end_ms))
         self._index += 1
+        self._reanchor(end_ms)
 
     def _trim(self) -> None:
         """Drop buffered audio that no open or future sentence can reach."""
@@ -379,7 +407,7 @@ class StreamingRecognizer:
         elif self._triggered:
             keep_from = self._onset_ms - self.pad_ms
         else:
-            keep_from = self._windows * WINDOW_MS - self.pad_ms - 2 * WINDOW_MS
+            keep_from = self._grid_ms() - self.pad_ms - 2 * WINDOW_MS
         drop = self._ms_to_sample(max(0, keep_from)) - self._buf_start
         if drop > 0:
             self._buf = self._buf[drop:]

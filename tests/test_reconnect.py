@@ -1,0 +1,95 @@
+"""Lossless reconnection: socket drops injected by the emulator, one continuous timeline.
+
+The emulator drops the WebSocket at chosen points of the record's audio (``FaultPlan``); the
+client (``ResilientStream`` under ``record()``) reconnects to the same join URL, replays the
+audio after the last finalised sentence and stitches the events. The sentences must be exactly
+those of a clean run, each once, in order, with the same times; every drop is a row of the
+session's gaps table.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.conftest import sample_turns_wav
+from tingwu_nb.contract import events as ev
+from tingwu_nb.contract.params import RealtimeTaskRequest
+from tingwu_nb.emulator.app import Emulator
+from tingwu_nb.emulator.contract import EmulatorConfig
+from tingwu_nb.emulator.faults import FaultPlan
+from tingwu_nb.errors import TransportError
+from tingwu_nb.research.metrics import wer
+from tingwu_nb.session.gaps import GAP_COLUMNS
+from tingwu_nb.session.recording import ReconnectPolicy, record
+
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
+
+def finals(session) -> list[tuple[int, str, int, int]]:
+    return [(e.index, e.result, e.begin_time_ms, e.time_ms) for e in session.events() if isinstance(e, ev.SentenceEnd)]
+
+
+@pytest.fixture(scope="module")
+def meeting(tmp_path_factory, sample_pcm16k, sample_truth):
+    return sample_turns_wav(tmp_path_factory.mktemp("reconnect") / "meeting.wav", len(sample_truth["turns"]),
+                            sample_pcm16k, sample_truth)
+
+
+async def _record(engine, wav, out, plan: FaultPlan, fmt: str = "pcm", **kw):
+    config = EmulatorConfig.generate(analysis_engine="extractive", faults=plan)
+    with Emulator(config, engine=engine) as emu:
+        async with emu.client() as client:
+            session = await record(wav, RealtimeTaskRequest.create(output_level=2, format=fmt), client=client,
+                                   speed="max", out_dir=out, **kw)
+        drops = emu.store.get(session.meta["task_id"]).faults.drops
+    return session, drops
+
+
+@pytest.mark.parametrize("fmt", ["pcm", "opus"])
+async def test_ten_random_drops_give_exactly_the_sentences_of_a_clean_run(engine, meeting, tmp_path, fmt):
+    clean, drops = await _record(engine, meeting, tmp_path / "clean", FaultPlan(), fmt)
+    assert drops == 0 and clean.gaps().empty
+    rng = random.Random(7)
+    points = sorted(round(rng.uniform(1.0, 52.0), 2) for _ in range(10))
+    faulty, drops = await _record(engine, meeting, tmp_path / "faulty", FaultPlan(drop_at_audio_s=points), fmt)
+    gaps = faulty.gaps()
+    print(f"\n{fmt}: drops at {points}: {drops} drops, {len(gaps)} reconnects, replayed "
+          f"{gaps['replayed_s'].sum():.1f} s, reconnect {gaps['reconnect_s'].median():.2f} s median")
+    print(gaps[["audio_sent_ms", "resume_ms", "replayed_s", "attempts", "open_sentence"]].to_string())
+    assert drops >= 5 and len(gaps) == drops  # points closer than a replay merge; each drop was survived
+    assert list(gaps.columns) == list(GAP_COLUMNS) and (gaps["lost_s"] == 0).all()
+    assert faulty.meta["status"] == "COMPLETED" and faulty.meta["reconnects"] == drops
+    got, want = finals(faulty), finals(clean)
+    if fmt == "pcm":  # the replay is the same samples: exactly the same sentences, indexes and times
+        assert got == want
+        assert faulty.sentences()["text"].tolist() == clean.sentences()["text"].tolist()  # the result file too
+    else:  # a lossy stream is encoded afresh from the resume point: equivalent audio, not the same bits
+        assert [i for i, *_ in got] == [i for i, *_ in want]  # none missing, none twice
+        assert all(abs(a[2] - b[2]) <= 100 and abs(a[3] - b[3]) <= 100 for a, b in zip(got, want))
+        assert wer(" ".join(t for _, t, _, _ in want), " ".join(t for _, t, _, _ in got)) <= 0.05
+        assert len(faulty.sentences()) == len(clean.sentences())
+    # the audio on disk is the original stream once (replays are not written twice)
+    assert faulty.frames()["end_ms"].is_monotonic_increasing
+    assert faulty.frames()["end_ms"].iloc[-1] == clean.frames()["end_ms"].iloc[-1]
+
+
+async def test_a_drop_after_stop_is_replayed_and_completed(engine, meeting, tmp_path, sample_truth):
+    end = sample_truth["turns"][-1]["end_s"]
+    faulty, drops = await _record(engine, meeting, tmp_path, FaultPlan(drop_at_audio_s=(end + 0.4,)))
+    assert drops == 1 and len(faulty.gaps()) == 1 and faulty.meta["status"] == "COMPLETED"
+    assert len(finals(faulty)) == len(sample_truth["turns"])
+
+
+async def test_without_reconnect_a_drop_is_a_clear_error_and_the_task_is_stopped(engine, meeting, tmp_path):
+    with pytest.raises(TransportError, match="closed|failed") as info:
+        await _record(engine, meeting, tmp_path, FaultPlan(drop_at_audio_s=(5.0,)),
+                      reconnect=ReconnectPolicy(enabled=False))
+    from tingwu_nb.session.recording import Session
+
+    session = Session(info.value.session_dir)
+    assert session.meta["status"] == "stream_failed" and session.meta["error"]["type"] == "TransportError"
+    assert "task_stopped" in session.meta["phases"] and session.gaps().empty
+    # what arrived before the drop is kept, and the task's results were still collected
+    assert (session.directory / "events.jsonl").stat().st_size > 0 and "Transcription" in session.meta["results"]

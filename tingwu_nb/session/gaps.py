@@ -1,0 +1,39 @@
+"""The session's gaps table: every dropped connection and its replay (``gaps.jsonl``).
+
+One JSON line per :class:`~tingwu_nb.client.replay.Gap`, appended and flushed when the replay
+has been sent, so a crash right after a reconnect still leaves the line. Read it with
+:func:`read_gaps` (``Session.gaps()``): one row per drop with ``dropped_wall`` (epoch s),
+``audio_sent_ms`` (stream audio sent when the drop was noticed), ``resume_ms`` (replay start:
+the end of the last finalised sentence), ``replayed_s``, ``lost_s`` (0 unless the replay bound
+was exceeded), ``reconnect_s``, ``attempts``, ``open_sentence`` (the sentence that was being
+recognised, re-recognised after the replay) and ``reason``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from tingwu_nb.client.replay import Gap
+
+__all__ = ["GAP_COLUMNS", "GAPS_FILE", "append_gap", "read_gaps"]
+
+GAPS_FILE = "gaps.jsonl"
+GAP_COLUMNS = tuple(f.name for f in dataclasses.fields(Gap))
+
+
+def append_gap(directory: Path, gap: Gap) -> None:
+    """Append ``gap`` to ``directory/gaps.jsonl`` (flushed; the reason carries no capability)."""
+    with open(Path(directory) / GAPS_FILE, "a", encoding="utf-8") as out:
+        out.write(json.dumps(dataclasses.asdict(gap), ensure_ascii=False) + "\n")
+
+
+def read_gaps(directory: Path) -> pd.DataFrame:
+    """The gaps table of a session directory (``GAP_COLUMNS``; empty when nothing dropped)."""
+    path = Path(directory) / GAPS_FILE
+    if not path.exists() or not path.stat().st_size:
+        return pd.DataFrame(columns=list(GAP_COLUMNS))
+    return pd.read_json(path, lines=True)[list(GAP_COLUMNS)]
