@@ -166,3 +166,28 @@ def test_a_folder_that_is_not_a_run_store_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match="not a run store"):
         write_experiment_report(tmp_path, tmp_path / "x.html")
+
+
+def test_speakers_section_and_speaker_error_of_a_diarised_grid(emulator, sample_pcm16k, sample_truth, tmp_path):
+    """A grid with diarization and a speaker-labelled reference: the summary shows the speaker error,
+    the Speakers section each reference speaker, and references.json keeps the labels."""
+    from tingwu_nb.report.experiment import experiment_speakers, save_references, write_experiment_markdown
+
+    turns = sample_truth["turns"][:4]
+    wav = sample_turns_wav(tmp_path / "turns.wav", 4, sample_pcm16k, sample_truth)
+    reference = Reference.from_segments((t["start_s"], t["end_s"], t["text"], t["speaker"]) for t in turns)
+    grid = Grid([Recording("meeting", wav, reference)], languages=["en"], sample_rates=[16000], formats=["pcm"],
+                params=[{"speaker_count": 3}], speed=8)
+    store = RunStore(tmp_path / "store")
+    with ThreadPoolExecutor(1) as pool:
+        runs = pool.submit(run_grid_sync, grid, store, client_factory=emulator.client, progress=False).result()
+    assert runs["status"].tolist() == ["ok"], runs["error"].tolist()
+    save_references(grid, store)
+    saved = json.loads((store.root / "references.json").read_text(encoding="utf-8"))["meeting"]
+    assert [row[3] for row in saved] == [t["speaker"] for t in turns]
+    speakers = experiment_speakers(store)
+    assert sorted(speakers["speaker"]) == sorted({t["speaker"] for t in turns})
+    assert (speakers["condition"] == "en · 16 kHz · pcm").all()
+    text = write_experiment_markdown(store, tmp_path / "study.md").read_text(encoding="utf-8")
+    assert "## Speakers" in text and "| condition | speaker | mapped to | error rate |" in text
+    assert "speaker error" in text.split("## Summary")[1].split("##")[0]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -33,31 +32,52 @@ import pandas as pd
 from tingwu_nb.notebook import research_plots as rp
 from tingwu_nb.notebook.timing_plots import result_ready_chart, result_ready_size
 from tingwu_nb.redaction import redact_mapping, redact_text
+from tingwu_nb.report.experiment_tables import (
+    _PAIRED_NOTE,
+    _READY_NOTE,
+    _SPEAKERS_NOTE,
+    _STABILITY_NOTE,
+    _SUMMARY_NOTE,
+    _keep,
+    _speeds,
+    paired_display,
+    ready_display,
+    speakers_display,
+    stability_display,
+    summary_display,
+    with_interval,
+)
 from tingwu_nb.report.figures import Figure
 from tingwu_nb.report.html import _IMAGE, CSS, _figure, _section, _table, known_secrets
 from tingwu_nb.report.markdown import md_table, provenance_markdown
 from tingwu_nb.report.provenance import provenance, provenance_rows
 from tingwu_nb.research.grid import Grid, Reference
-from tingwu_nb.research.stats import corpus_error_rate
 from tingwu_nb.research.store import RunStore
 from tingwu_nb.research.timing import ready_summary, stability_summary
 from tingwu_nb.session.recording import Session
 
-__all__ = ["experiment_ready", "experiment_stability", "experiment_summary", "paired_display", "paired_sample_rates",
+__all__ = ["experiment_ready", "experiment_speakers", "experiment_stability", "experiment_summary", "paired_display", "paired_sample_rates",
            "readable_params", "ready_display", "save_references", "stability_display", "summary_display",
            "with_interval", "write_experiment_markdown", "write_experiment_report"]
 
 REFERENCES = "references.json"
 _FACTORS = ("recording", "language", "language_hints", "sample_rate", "format", "extra")
 _CORE = {"language", "sample_rate", "format", "language_hints"}
+#: Run-table columns the summary averages over a condition's cells (shown when any is known).
+_CELL_MEANS = ("latency_first_partial_median_s", "speaker_attribution_error")
 
 
 def save_references(grid: Grid, store: RunStore | str | os.PathLike) -> Path:
     """Write the grid's reference segments into the store (``references.json``) for the report's
     alignment view; :func:`tingwu_nb.cli` ``compare`` does it for you."""
     store = _store(store)
-    doc = {rec.name: [list(s) for s in (rec.reference.segments or ((0.0, 1e9, rec.reference.text),))]
-           for rec in grid.recordings}
+    doc = {}
+    for rec in grid.recordings:
+        ref = rec.reference
+        segments = [list(s) for s in (ref.segments or ((0.0, 1e9, ref.text),))]
+        if ref.has_speakers:  # (start, end, text, speaker): Reference.from_segments reads both
+            segments = [[*seg, spk] for seg, spk in zip(segments, ref.speakers)]
+        doc[rec.name] = segments
     path = store.root / REFERENCES
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
@@ -98,21 +118,16 @@ def experiment_summary(store: RunStore | str | os.PathLike, *, level: float = 0.
     store = _store(store)
     runs = _runs(store)
     by = _by(runs)
-    agg = rp.aggregate(runs, by=by, level=level, n=n)
-    ok = runs[runs["status"] == "ok"]
-    segs = store.segments().merge(ok[["condition_id", *by]], on="condition_id")
-    rows = []
-    for key, group in segs.groupby(by, sort=True):
-        rate = corpus_error_rate(group["errors"].to_numpy(float), group["reference_length"].to_numpy(float),
-                                 n=n, level=level)
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,))) | {
-            "error_rate": rate["error_rate"], "error_rate_low": rate["low"], "error_rate_high": rate["high"],
-            "n": len(group)})
-    seg = pd.DataFrame(rows, columns=[*by, "error_rate", "error_rate_low", "error_rate_high", "n"])
-    out = agg.drop(columns=["error_rate", "error_rate_low", "error_rate_high"]).merge(seg, on=by, how="left")
+    agg = rp.aggregate(runs, by=by, level=level, n=n, segments=store.segments(), sentences=store.sentences())
     cells = runs.groupby(by)["condition_id"].count().rename("cells").reset_index()
-    out = out.merge(cells, on=by, how="left").rename(columns={"scored_by": "metric"})
-    out["n"] = out["n"].fillna(0).astype(int)
+    out = agg.merge(cells, on=by, how="left").rename(columns={"scored_by": "metric"})
+    out["n"] = out["error_rate_n"].fillna(0).astype(int)
+    extra = [c for c in _CELL_MEANS if c in runs.columns]
+    if extra:  # per-cell measures without an interval of their own: the mean over the group's cells
+        ok = runs[runs["status"] == "ok"].assign(**{c: lambda f, c=c: pd.to_numeric(f[c], errors="coerce")
+                                                    for c in extra})
+        out = out.merge(ok.groupby(by)[extra].mean().reset_index(), on=by, how="left") if len(ok) else \
+            out.assign(**{c: float("nan") for c in extra})
     out.attrs["level"] = level
     return out
 
@@ -138,6 +153,17 @@ def experiment_ready(store: RunStore | str | os.PathLike) -> pd.DataFrame:
     runs = _runs(store)
     by = _by(runs)
     return _labelled(ready_summary(store.ready(), runs, by), by)
+
+
+def experiment_speakers(store: RunStore | str | os.PathLike) -> pd.DataFrame:
+    """Per reference speaker error rates of every diarised condition (``RunStore.speakers()``)
+    with a ``condition`` label; empty when no condition had speaker-labelled references."""
+    store = _store(store)
+    runs = _runs(store)
+    by = _by(runs)
+    table = store.speakers()
+    ok = runs.loc[runs["status"] == "ok", ["condition_id", *by]]
+    return _labelled(table.merge(ok, on="condition_id"), by) if len(table) else table.assign(condition=[])
 
 
 def paired_sample_rates(store: RunStore | str | os.PathLike, *, level: float = 0.95) -> pd.DataFrame:
@@ -198,7 +224,8 @@ def _figures(store: RunStore, runs: pd.DataFrame, summary: pd.DataFrame,
         ("metric_by_condition", "Error rate by condition", rp.metric_by_condition, summary, {})]
     if runs["language"].nunique() > 1 or runs["sample_rate"].nunique() > 1:
         plans.append(("language_rate_heatmap", "Error rate: language × sample rate", rp.language_rate_heatmap,
-                      rp.aggregate(runs, by=["language", "sample_rate"]), {}))
+                      rp.aggregate(runs, by=["language", "sample_rate"], segments=store.segments(),
+                                   sentences=store.sentences()), {}))
     sentences = rp.label_sentences(store.sentences(), runs, by=_by(runs))
     plans += [("latency_cdf", "Sentence latency", rp.latency_cdf, sentences, {}),
               ("accuracy_vs_latency", "Accuracy versus latency", rp.accuracy_vs_latency, summary, {})]
@@ -243,110 +270,6 @@ def _parameters(runs: pd.DataFrame, secrets: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-_STABILITY_NOTE = ("Interim results (OutputLevel 2) per final sentence and characters of already displayed text "
-                   "that were later rewritten, each a mean over sentences with its {level:g} % bootstrap interval; "
-                   "n counts final sentences. Conditions streamed with OutputLevel 1 have no interim results (0). "
-                   "These numbers depend on the sending speed and on load: the emulator skips interim decodes "
-                   "when it falls behind (faster than real time, several sessions at once), so compare "
-                   "stability only between conditions streamed at the same speed ({speeds}).")
-_READY_NOTE = ("Seconds from StopTranscription until GetTaskInfo (or a callback) first listed each result file: "
-               "median, fastest and slowest cell. Each is an upper bound by at most the poll interval.")
-_SUMMARY_NOTE = ("Error rate (WER for English, CER otherwise) in percent with its {level:g} % bootstrap interval; "
-                 "n counts reference sentences, the unit resampled. Cells: grid cells (streamed sessions) in the "
-                 "row; failed: cells without a result. Latency: median seconds from the end of a sentence's audio "
-                 "to its final result, per cell, averaged over recordings. \"no interval\": fewer than two "
-                 "units to resample (e.g. one recording, or one reference sentence).")
-_PAIRED_NOTE = ("Difference of error rates, in percentage points, on the same reference sentences (paired "
-                "bootstrap over sentences; n counts them); an interval excluding 0 means the sample rate matters.")
-_NO_INTERVAL = "no interval"
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def with_interval(value: Any, low: Any, high: Any, fmt: str = "{:.2f}", unit: str = "", units: Any = None) -> str:
-    """``value [low–high]`` for display, e.g. "12.3 % [4.5–20.1 %]" (``fmt`` "{:.1f}", ``unit`` " %",
-    values already scaled); "—" for a missing value; "<value> (no interval)" when the interval is
-    missing, or when ``units`` (how many units were resampled) is below 2. Signed formats
-    ("{:+.1f}") separate the bounds with a comma."""
-    if not _finite(value):
-        return "—"
-    text = fmt.format(float(value))
-    if not (_finite(low) and _finite(high)) or (_finite(units) and float(units) < 2):
-        return f"{text}{unit} ({_NO_INTERVAL})"
-    sep = ", " if "+" in fmt else "–"
-    return f"{text}{unit} [{fmt.format(float(low))}{sep}{fmt.format(float(high))}{unit}]"
-
-
-def _scaled(frame: pd.DataFrame, column: str, factor: float) -> tuple[Any, Any, Any]:
-    return tuple(frame[c] * factor if c in frame else pd.Series(math.nan, index=frame.index)
-                 for c in (column, f"{column}_low", f"{column}_high"))
-
-
-def _interval_column(frame: pd.DataFrame, column: str, *, factor: float = 1.0, fmt: str = "{:.2f}",
-                     unit: str = "", units: str | None = None) -> list[str]:
-    values, lows, highs = _scaled(frame, column, factor)
-    counts = frame[units] if units in frame else [None] * len(frame)
-    return [with_interval(v, lo, hi, fmt, unit, k) for v, lo, hi, k in zip(values, lows, highs, counts)]
-
-
-def _keep(labels: Iterable[Any]) -> list[str]:
-    """Condition labels that wrap only between factors ("8 kHz" stays on one line)."""
-    return [str(label).replace(" kHz", "\u00a0kHz") for label in labels]
-
-
-def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """:func:`experiment_summary` as the report shows it: error rate in % with its interval in one
-    column, n named as sentences, median latency in seconds (with its interval when the summary
-    has ``latency_final_median_s_low/high``)."""
-    level = summary.attrs.get("level", 0.95) * 100
-    out = pd.DataFrame({
-        "condition": _keep(summary["condition"]),
-        "metric": [str(m).upper() if isinstance(m, str) and m else "—" for m in summary["metric"]],
-        f"error rate [{level:g} % CI]": _interval_column(summary, "error_rate", factor=100, fmt="{:.1f}", unit=" %",
-                                                          units="n"),
-        "n (sentences)": summary["n"], "cells": summary["cells"].fillna(0).astype(int),
-        "failed": summary["failed"].fillna(0).astype(int),
-        "median latency": _interval_column(summary, "latency_final_median_s", unit=" s", units="recordings"),
-    })
-    return out
-
-
-def stability_display(stability: pd.DataFrame) -> pd.DataFrame:
-    """:func:`experiment_stability` for display: value and interval in one column each."""
-    return pd.DataFrame({
-        "condition": _keep(stability["condition"]), "n (sentences)": stability["sentences"],
-        "revisions / sentence": _interval_column(stability, "revisions_per_sentence", units="sentences"),
-        "rewritten chars / sentence": _interval_column(stability, "chars_changed_per_sentence", fmt="{:.1f}",
-                                                       units="sentences"),
-    })
-
-
-def paired_display(paired: pd.DataFrame) -> pd.DataFrame:
-    """:func:`paired_sample_rates` for display: the difference in percentage points with its interval."""
-    diffs = [with_interval(d * 100, lo * 100, hi * 100, "{:+.1f}", " pts")
-             for d, lo, hi in zip(paired["diff"], paired["low"], paired["high"])]
-    p_values = ["—" if not _finite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}" for p in paired["p_value"]]
-    return pd.DataFrame({"condition": _keep(paired["condition"]), "8 kHz − 16 kHz": diffs, "p": p_values})
-
-
-def ready_display(ready: pd.DataFrame) -> pd.DataFrame:
-    """:func:`experiment_ready` for display (seconds)."""
-    return pd.DataFrame({"condition": _keep(ready["condition"]), "result": ready["result"],
-                         "median s": ready["median_s"], "fastest s": ready["min_s"], "slowest s": ready["max_s"],
-                         "cells": ready["cells"], "poll s": ready["resolution_s"]})
-
-
-def _speeds(runs: pd.DataFrame) -> str:
-    speeds = sorted({float(v) for v in runs["speed"].dropna()})
-    labels = [rp.condition_label({"speed": v}) for v in speeds]
-    return "these runs: " + (", ".join(labels) if labels else "unknown")
-
-
 def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None], emulator: Any,
              references: Mapping[str, Reference] | None) -> dict[str, Any]:
     store = _store(store)
@@ -363,6 +286,7 @@ def _content(store: RunStore | str | os.PathLike, secrets: Iterable[str | None],
     return {"store": store, "runs": runs, "secrets": secrets, "summary": summary,
             "paired": paired_sample_rates(store), "parameters": _parameters(runs, secrets), "provenance": prov,
             "stability": experiment_stability(store), "ready": experiment_ready(store),
+            "speakers": experiment_speakers(store),
             "figures": _figures(store, runs, summary, _references(store, references))}
 
 
@@ -398,6 +322,8 @@ def write_experiment_report(store: RunStore | str | os.PathLike, path: str | os.
                  + _table(stability_display(c["stability"]))),
         _section("Stop → each result ready", f"<p class='note'>{escape(_READY_NOTE)}</p>"
                  + _table(ready_display(c["ready"])) if len(c["ready"]) else ""),
+        _section("Speakers", f"<p class='note'>{escape(_SPEAKERS_NOTE)}</p>"
+                 + _table(speakers_display(c["speakers"])) if len(c["speakers"]) else ""),
         _section("Figures", "".join(_figure(n, f) for n, f in enumerate(c["figures"]))),
         _section("Parameters", _table(c["parameters"])),
         _section("Provenance", _table(pd.DataFrame(provenance_rows(c["provenance"]),
@@ -438,6 +364,8 @@ def write_experiment_markdown(store: RunStore | str | os.PathLike, path: str | o
                  + "\n\n" + md_table(stability_display(c["stability"])))
     if len(c["ready"]):
         parts.append("## Stop → each result ready\n\n" + _READY_NOTE + "\n\n" + md_table(ready_display(c["ready"])))
+    if len(c["speakers"]):
+        parts.append("## Speakers\n\n" + _SPEAKERS_NOTE + "\n\n" + md_table(speakers_display(c["speakers"])))
     figures = []
     for figure in c["figures"]:
         if figure.png is None:
