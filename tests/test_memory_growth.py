@@ -6,10 +6,9 @@ as a separate process (``tingwu-nb emulator --speech-engine loadtest``), so this
 only the client. Python allocations (tracemalloc, numpy included) are sampled every 1/20 of
 the audio from the frame-progress callback; the assertions are in MB, never on time.
 
-Both checks fail today (strict xfail, so a fix turns them into failures until the marker goes):
-the client keeps every received event (``RealtimeStream.events``, the reconnect stitcher) and
-holds the whole decoded audio and all its frames before sending. The measured numbers are
-printed (``pytest -s``).
+record() keeps no event in memory (the session writer streams them to disk; the reconnect
+stitcher remembers a bounded number of indexes), spools the decoded samples to a temporary file
+and cuts pcm frames as they are sent. The measured numbers are printed (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -127,15 +126,11 @@ def test_long_stream_completes(long_stream):
     assert len(long_stream["samples"]) == SAMPLES + 1
 
 
-@pytest.mark.xfail(strict=True, reason="RealtimeStream.events and the reconnect stitcher keep every event "
-                                       "(~4 MB per audio hour at 27 sentences/min); reported to the lead")
 def test_client_memory_does_not_grow_with_stream_length(long_stream):
     """Python allocations after the first quarter stay flat (within GROWTH_BOUND_MB)."""
     assert long_stream["growth_mb"] < GROWTH_BOUND_MB
 
 
-@pytest.mark.xfail(strict=True, reason="record() decodes the whole audio and frames it all before sending "
-                                       "(~2 bytes x 2 per sample: 230 MB per hour of 16 kHz audio); reported")
 def test_client_does_not_hold_the_whole_audio(long_stream):
     """What is held when the first frame goes out does not scale with the recording's length."""
     assert long_stream["held_mb"] < HELD_BOUND_MB

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -285,12 +286,15 @@ def probe(source: str | os.PathLike | bytes) -> AudioInfo:
         )
 
 
-def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000) -> DecodedAudio:
+def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000,
+                 spool: bool = False) -> DecodedAudio:
     """Decode any common audio file to int16 mono at ``sample_rate``, keeping its timeline.
 
     Stereo is averaged to mono and any rate is resampled with FFmpeg's resampler. A stretch
     that does not decode is replaced by silence of its length and listed in ``.gaps`` /
     ``.warnings`` (nothing is issued as a Python warning here: show them yourself).
+    ``spool=True`` writes the samples, chunk by chunk, to an anonymous temporary file and returns
+    them as a read-only ``numpy.memmap`` of it: a day of audio then costs disk, not memory.
 
     Raises:
         ValueError: ``sample_rate`` is not 8000 or 16000 (the rates Tingwu accepts).
@@ -300,7 +304,7 @@ def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000)
         raise ValueError(f"sample_rate must be 8000 or 16000 (Tingwu's rates), got {sample_rate!r}")
     name, container, size = _open(source)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
-    parts: list[np.ndarray] = []
+    sink = _Spool() if spool else _Parts()
     gaps: list[AudioGap] = []
     notes: list[str] = []
     with container:
@@ -308,13 +312,47 @@ def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000)
         for chunk, rate in _decoded_chunks(name, container, size, gaps, notes, data):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk)[None, :], format="flt", layout="mono")
             frame.sample_rate = rate
-            parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-    parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    pcm = np.concatenate(parts).astype(np.int16, copy=False) if parts else np.zeros(0, np.int16)
+            sink.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+    sink.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+    pcm = sink.samples()
     if pcm.size == 0:
         raise AudioError(name, "contains no audio samples (zero length)")
     messages = tuple(f"{name}: {gap}" for gap in gaps) + tuple(notes)
     return DecodedAudio(source=name, pcm=pcm, sample_rate=sample_rate, gaps=tuple(gaps), warnings=messages)
+
+
+class _Parts:
+    """Decoded samples collected in memory."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def extend(self, arrays: Any) -> None:
+        self.parts.extend(arrays)
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate(self.parts).astype(np.int16, copy=False) if self.parts else np.zeros(0, np.int16)
+
+
+class _Spool:
+    """Decoded samples written to an anonymous temporary file, mapped read-only at the end."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.file = tempfile.TemporaryFile()
+        self.count = 0
+
+    def extend(self, arrays: Any) -> None:
+        for array in arrays:
+            self.file.write(np.asarray(array, dtype="<i2").tobytes())
+            self.count += len(array)
+
+    def samples(self) -> np.ndarray:
+        self.file.flush()
+        if not self.count:
+            return np.zeros(0, np.int16)
+        return np.memmap(self.file, dtype="<i2", mode="r", shape=(self.count,))  # keeps the file open
 
 
 def load_pcm(source: str | os.PathLike | bytes, *, sample_rate: int = 16000) -> np.ndarray:

@@ -32,13 +32,16 @@ import numpy as np
 from tingwu_nb.client.audio import Frame, stream_frames
 from tingwu_nb.contract import events as ev
 
-__all__ = ["DUPLICATE_TOLERANCE_MS", "AudioSource", "Gap", "Stitcher"]
+__all__ = ["DUPLICATE_TOLERANCE_MS", "AudioSource", "Gap", "PcmFrames", "Stitcher"]
 
 #: A SentenceEnd of a later connection ending at most this much after the confirmed point is the
 #: re-recognised copy of a sentence the timeline already has.
 DUPLICATE_TOLERANCE_MS = 50
 
 TimeBase = Literal["auto", "resume", "restart"]
+#: Server indexes remembered per connection (the oldest are forgotten): bounded memory on a
+#: day-long stream; a translation arrives within a few sentences of its source.
+_INDEX_MEMORY = 256
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class Stitcher:
                 mapped = (self.last_index + 1) if self.last_index is not None else server_index
             self._index_map[server_index] = mapped
             self.last_index = mapped if self.last_index is None else max(self.last_index, mapped)
+            if len(self._index_map) > _INDEX_MEMORY:  # translations cite only recent sentences
+                del self._index_map[next(iter(self._index_map))]
         return self._index_map[server_index]
 
     def _sentence_event(self, event: ev.Event) -> ev.Event | None:
@@ -165,6 +170,28 @@ class Stitcher:
             begin_time_ms=None if item.begin_time_ms is None else item.begin_time_ms + shift,
             end_time_ms=None if item.end_time_ms is None else item.end_time_ms + shift) for item in event.items)
         return dataclasses.replace(event, items=items)
+
+
+class PcmFrames:
+    """The frames of a pcm stream cut on demand from its samples (an array or a memmap): the same
+    frames as :func:`tingwu_nb.client.audio.stream_frames` for pcm, without holding them all.
+
+    Iterate it as often as needed; ``duration_ms`` is the end of the last frame.
+    """
+
+    def __init__(self, pcm: np.ndarray, sample_rate: int, frame_ms: int = 100, start_ms: int = 0) -> None:
+        self.pcm, self.sample_rate, self.frame_ms, self.start_ms = pcm, sample_rate, frame_ms, start_ms
+
+    @property
+    def duration_ms(self) -> int:
+        return self.start_ms + round(len(self.pcm) * 1000 / self.sample_rate)
+
+    def __iter__(self) -> Iterator[Frame]:
+        step = self.sample_rate * self.frame_ms // 1000
+        ms = 1000 / self.sample_rate
+        for i in range(0, len(self.pcm), step):
+            chunk = np.asarray(self.pcm[i:i + step], dtype="<i2")
+            yield Frame(chunk.tobytes(), self.start_ms + round(i * ms), self.start_ms + round((i + len(chunk)) * ms))
 
 
 class AudioSource:
@@ -202,5 +229,8 @@ class AudioSource:
         piece = self.pcm[first:last]
         if not len(piece):
             return
-        for frame in stream_frames(piece, self.sample_rate, self.fmt, frame_ms=self.frame_ms):
+        if self.fmt == "pcm":  # cut on demand: a replay of a long stream copies nothing ahead
+            yield from PcmFrames(piece, self.sample_rate, self.frame_ms, start_ms)
+            return
+        for frame in stream_frames(np.asarray(piece), self.sample_rate, self.fmt, frame_ms=self.frame_ms):
             yield Frame(frame.data, frame.start_ms + start_ms, frame.end_ms + start_ms)

@@ -73,7 +73,9 @@ class ResilientStream:
         on_event: every event on the stitched timeline (what :attr:`events` collects).
         on_frame: ``(frame, mono, wall)`` once per caller frame (replays are not repeated).
         on_gap: each :class:`~tingwu_nb.client.replay.Gap` when its replay has been sent.
-        open_stream: seam, ``(join_url, options=, on_event=) -> RealtimeStream``.
+        open_stream: seam, ``(join_url, options=, on_event=, keep_events=) -> RealtimeStream``.
+        keep_events: False keeps no event in :attr:`events` (read them through ``on_event``), so
+            memory does not grow with the length of the stream; ``record()`` streams them to disk.
     """
 
     def __init__(
@@ -91,7 +93,9 @@ class ResilientStream:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         jitter: Callable[[float], float] = full_jitter,
+        keep_events: bool = True,
     ) -> None:
+        self._keep_events = keep_events
         self._url = join_url
         self.options = options
         self.policy = policy or ReconnectPolicy()
@@ -183,7 +187,8 @@ class ResilientStream:
         stitched = self.stitcher.accept(event)
         if stitched is None:
             return
-        self.events.append(stitched)
+        if self._keep_events:
+            self.events.append(stitched)
         if self._on_event is not None:
             self._on_event(stitched)
 
@@ -196,7 +201,7 @@ class ResilientStream:
                 await self._sleep(self.policy.delay(attempt, self._jitter))
             if not first:
                 self.stitcher.new_connection(resume_ms)
-            inner = self._open_stream(self._url, options=self.options, on_event=self._deliver)
+            inner = self._open_stream(self._url, options=self.options, on_event=self._deliver, keep_events=False)
             try:
                 await inner.open()
             except (TransportError, TingwuTimeoutError) as exc:

@@ -93,6 +93,8 @@ class RealtimeStream:
         on_frame: called with ``(frame, mono, wall)`` after each audio frame is sent.
         connect: seam for the websockets ``connect`` function.
         clock / wall: seams for monotonic and epoch time.
+        keep_events: False keeps no event in :attr:`events` nor for ``async for`` (read them
+            through ``on_event``): memory then does not grow with the length of the stream.
     """
 
     def __init__(
@@ -105,8 +107,11 @@ class RealtimeStream:
         connect: Callable[..., Any] = ws_connect,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        keep_events: bool = True,
     ) -> None:
         self._url = join_url
+        self._keep_events = keep_events
+        self.event_count = 0  # every event delivered, kept or not
         redact_logs()  # websockets logs the request line, ?mc=<token> included, at DEBUG
         self.options = options or StreamOptions()
         self._on_event = on_event
@@ -201,7 +206,7 @@ class RealtimeStream:
         """Wait for TranscriptionCompleted while events show progress; see :meth:`stop`."""
         opts, loop = self.options, asyncio.get_running_loop()
         stopped_at = loop.time()
-        seen = len(self.events)
+        seen = self.event_count
         cap = math.inf
         if opts.stop_cap_per_audio_s is not None:
             cap = opts.stop_timeout_s + opts.stop_cap_per_audio_s * self.audio_sent_ms / 1000
@@ -209,7 +214,7 @@ class RealtimeStream:
         while not self._finished.is_set():
             now = loop.time()
             last = max(stopped_at, self._last_event_at or stopped_at)
-            since_stop = len(self.events) - seen
+            since_stop = self.event_count - seen
             if now - last >= opts.stop_timeout_s:
                 raise TingwuTimeoutError(
                     f"TranscriptionCompleted (no event for {opts.stop_timeout_s:g} s; "
@@ -287,7 +292,9 @@ class RealtimeStream:
         event = dataclasses.replace(
             event, received_at=self._clock(), received_wall=self._wall(), audio_sent_ms=self.audio_sent_ms
         )
-        self.events.append(event)
+        self.event_count += 1
+        if self._keep_events:
+            self.events.append(event)
         self._last_event_at = asyncio.get_running_loop().time()
         self._progress.set()
         if isinstance(event, ev.TaskFailed):
@@ -299,7 +306,8 @@ class RealtimeStream:
             self._started.set()
         if self._on_event is not None:
             self._on_event(event)
-        self._queue.put_nowait(event)
+        if self._keep_events:
+            self._queue.put_nowait(event)
 
     # --- helpers -------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import asyncio
 import json
 import os
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -145,7 +145,7 @@ class Recording:
 
     request: RealtimeTaskRequest
     audio: dict[str, Any]
-    frames: list
+    frames: Iterable  # the stream's frames in order (a list, or PcmFrames cut on demand)
     speed: float
     writer: SessionWriter
     on_event: Callable[[ev.Event], None] | None = None
@@ -238,7 +238,8 @@ class Recording:
                 self.on_progress("gap", dropped)
 
         stream = ResilientStream(join_url, source=self.source, options=self.options, policy=self.reconnect,
-                                 on_event=handle, on_frame=sent, on_gap=gap, open_stream=self.open_stream)
+                                 on_event=handle, on_frame=sent, on_gap=gap, open_stream=self.open_stream,
+                                 keep_events=False)  # the writer keeps them on disk
         try:
             await stream.open()
             w.phase("stream_started")

@@ -17,16 +17,16 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from tingwu_nb.client.audio import decode_audio, probe, stream_frames
+from tingwu_nb.client.audio import Frame, decode_audio, probe, stream_frames
 from tingwu_nb.client.pacing import MAX_SPEED
-from tingwu_nb.client.replay import AudioSource
+from tingwu_nb.client.replay import AudioSource, PcmFrames
 from tingwu_nb.client.resilient import ReconnectPolicy
 from tingwu_nb.client.stream import StreamOptions
 from tingwu_nb.contract import events as ev
@@ -326,7 +326,7 @@ async def record(
     for message in audio["warnings"]:
         warnings.warn(message, AudioWarning, stacklevel=2)
     if on_progress is not None:
-        on_progress("audio", frames[-1].end_ms if frames else 0)
+        on_progress("audio", replay.duration_ms)
     writer, created_root = open_session(out_dir or DEFAULT_ROOT, request.input.format)
     recording = Recording(request=request, audio=audio, frames=frames, speed=speed, writer=writer,
                           on_event=on_event, options=options, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
@@ -361,13 +361,17 @@ def parse_speed(value: float | str) -> float:
 
 
 def _prepare(source: str | os.PathLike | bytes,
-             request: RealtimeTaskRequest) -> tuple[dict[str, Any], list, AudioSource]:
+             request: RealtimeTaskRequest) -> tuple[dict[str, Any], Iterable[Frame], AudioSource]:
     """Probe, decode and frame the audio (CPU work, run in a thread): session.json's audio, frames,
-    and the decoded audio as the replay source of reconnects."""
+    and the decoded audio as the replay source of reconnects.
+
+    The samples are spooled to a temporary file (a memmap) and pcm frames are cut as they are
+    sent, so what a long recording holds in memory does not grow with its length; a compressed
+    format holds its encoded stream (about 1/10 of the samples)."""
     fmt, rate = request.input.format, request.input.sample_rate
     info = probe(source)
-    decoded = decode_audio(source, sample_rate=rate)
-    frames = stream_frames(decoded.pcm, rate, fmt)
+    decoded = decode_audio(source, sample_rate=rate, spool=True)
+    frames = PcmFrames(decoded.pcm, rate) if fmt == "pcm" else stream_frames(decoded.pcm, rate, fmt)
     audio = asdict(info) | {"source": str(info.source), "warnings": list(decoded.warnings),
                             "gaps": [asdict(g) for g in decoded.gaps]}
     return audio, frames, AudioSource(decoded.pcm, rate, fmt)
