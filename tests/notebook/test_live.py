@@ -220,3 +220,15 @@ def test_text_view_prints_finals_only():
     for event in synthetic(3):
         view.on_event(event)
     assert buffer.getvalue().splitlines() == [f"[{i - 0.9:7.1f}s] S{i % 3}: sentence {i}" for i in (1, 2, 3)]
+
+
+def test_a_reconnect_shows_in_the_status_line_and_clears_the_stale_interim():
+    from tingwu_nb.notebook.live_state import LiveState
+
+    state = LiveState()
+    state.event(ev.TranscriptionResultChanged(index=3, time_ms=1200, result="the design re"))
+    assert state.interim is not None
+    state.reconnected(4.25)
+    state.reconnected(1.0)
+    assert state.interim is None and state.reconnects == 2
+    assert "reconnected 2× (5.2 s replayed, nothing lost)" in state.status_line()

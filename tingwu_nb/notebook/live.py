@@ -86,6 +86,8 @@ class _Base:
             self.state.frame_sent(*value)
         elif kind == "task":
             self.state.task_update(value.status, list(value.result_urls))
+        elif kind == "gap":
+            self.state.reconnected(value.replayed_s)
         self.changed()
 
     def stop(self) -> None:

@@ -109,6 +109,7 @@ class LiveState:
         self.error: str | None = None
         self.results: dict[str, bool] = {k: False for k in expected}
         self.latency_count, self.latency_sum, self.latency_max = 0, 0.0, 0.0
+        self.reconnects, self.replayed_s = 0, 0.0
         self.colors: dict[str, int] = {}
         self._frames: deque[tuple[int, float]] = deque()  # (end_ms, mono) not yet passed by a sentence end
         self._by_message: dict[str, SentenceRow] = {}
@@ -122,6 +123,15 @@ class LiveState:
         self.total_ms = total_ms
         self._set_phase("creating task")
         self._flags["progress"] = True
+
+    def reconnected(self, replayed_s: float) -> None:
+        """The connection dropped and was replaced; ``replayed_s`` of audio were sent again (a
+        :class:`~tingwu_nb.client.replay.Gap`). The interim text of the open sentence is stale:
+        it is recognised again from the replayed audio."""
+        self.reconnects += 1
+        self.replayed_s += replayed_s
+        self.interim = None
+        self._flags["interim"] = self._flags["status"] = True
 
     def frame_sent(self, end_ms: int, mono: float) -> None:
         """A frame ending at ``end_ms`` of stream audio was sent at monotonic time ``mono``."""
@@ -197,6 +207,8 @@ class LiveState:
                  + (f" / {_clock(self.total_ms / 1000)}" if self.total_ms else "")]
         if self.mean_latency_s is not None:
             parts.append(f"latency mean {self.mean_latency_s:.2f} s, max {self.latency_max:.2f} s")
+        if self.reconnects:
+            parts.append(f"reconnected {self.reconnects}× ({self.replayed_s:.1f} s replayed, nothing lost)")
         if self.error:
             parts.append(self.error)
         if self.phase != "done":
