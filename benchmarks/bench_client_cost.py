@@ -11,6 +11,9 @@ starts spread over one frame period) to a minimal protocol server running in ANO
   :mod:`tingwu_nb.session.lifecycle` writing a real session directory with its ``SessionWriter``
   (sent.pcm, frames.jsonl, events.jsonl, session.json phases); the REST calls around it
   (CreateTask, stop, results) are a handful per session and are not part of the per-minute cost;
+* ``floor`` (only when asked for): what any asyncio client must spend at least — the handshake
+  and stop of RealtimeStream, and in between one pre-built masked WebSocket frame written to
+  the socket per 100 ms (one syscall per frame, no per-frame Python beyond the timer);
 * ``sdk``: the official ``alibabacloud-nls-python-sdk`` (module ``nls``), one thread per stream
   as its samples do, each thread sending the same 3200-byte frames on the same absolute schedule.
 
@@ -52,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 RATE = 16000
-FRAME_MS = 100
+FRAME_MS = int(os.environ.get("BENCH_FRAME_MS", "100"))  # set by --frame-ms for the client processes
 FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
 MODES = ("sdk", "bare", "record")
 
@@ -187,9 +190,30 @@ async def run_ours(mode: str, url: str, n: int, audio: bytes, tmp: Path) -> tupl
         finally:
             writer.close()
 
+    async def floor(i: int) -> None:
+        """The floor of any asyncio client: one pre-built masked frame written per 100 ms."""
+        from websockets.frames import Frame as WsFrame
+        from websockets.frames import Opcode
+
+        from tingwu_nb.client.pacing import shared_sleep
+
+        wire = [WsFrame(Opcode.BINARY, f.data).serialize(mask=True, extensions=[]) for f in frames[:1]][0]
+        mono = sends[i]
+        async with RealtimeStream(url) as stream:
+            transport, t0 = stream._ws.transport, time.monotonic()
+            for k in range(len(frames)):
+                delay = t0 + k * FRAME_MS / 1000 - time.monotonic()
+                if delay > 0:
+                    await shared_sleep(delay)
+                transport.write(wire)
+                mono.append(time.monotonic())
+            stream.audio_sent_ms = frames[-1].end_ms
+            await stream.stop()
+        sentences[i] = sum(isinstance(e, ev.SentenceEnd) for e in stream.events)
+
     async def one(i: int) -> None:
         await asyncio.sleep(i / n * FRAME_MS / 1000)
-        await (bare if mode == "bare" else record)(i)
+        await {"bare": bare, "record": record, "floor": floor}[mode](i)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return sends, sentences
@@ -253,7 +277,7 @@ def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
     """One measured client run; returns its row."""
     if mode == "sdk":
         import nls  # noqa: F401 - imported before the baseline, like ours below
-    else:
+    else:  # importing any tingwu_nb module loads the whole flat API (pandas, PyAV, ipywidgets...)
         import tingwu_nb.session.lifecycle  # noqa: F401
     audio = synthetic_pcm(audio_s)
     gc.collect()
@@ -280,7 +304,7 @@ def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
     if profiler is not None:
         import pstats
 
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(45)
     lags = np.concatenate([np.asarray(s) - (s[0] + np.arange(len(s)) * FRAME_MS / 1000) for s in sends if s])
     frames = math.ceil(len(audio) / FRAME_BYTES)
     return {"mode": mode, "n": n, "cpu_s": cpu, "wall_s": wall,
@@ -303,6 +327,8 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--audio-s", type=float, default=60.0)
     parser.add_argument("--sentence-s", type=float, default=5.0)
+    parser.add_argument("--frame-ms", type=int, default=FRAME_MS,
+                        help="audio per WebSocket frame for every client (the spec recommends 100)")
     parser.add_argument("--profile", default=None, help="MODE:N — one client run under cProfile")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
@@ -330,8 +356,9 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port_file.read_text()}/ws"
             runs = ([(args.profile.split(":")[0], int(args.profile.split(":")[1]))] if args.profile else
                     [(m, int(n)) for n in args.streams.split(",") for m in args.modes.split(",")])
-            env = {**os.environ, **({"BENCH_PROFILE": "1"} if args.profile else {})}
-            print(f"{args.audio_s:g} s of 16 kHz pcm per stream at 1x, {FRAME_MS} ms frames; "
+            env = {**os.environ, "BENCH_FRAME_MS": str(args.frame_ms),
+                   **({"BENCH_PROFILE": "1"} if args.profile else {})}
+            print(f"{args.audio_s:g} s of 16 kHz pcm per stream at 1x, {args.frame_ms} ms frames; "
                   f"sentence every {args.sentence_s:g} s; server in pid {server.pid}")
             print(f"{'N':>4} {'client':>7} {'CPU s/stream-min':>16} {'p99 lag ms':>10} {'max lag':>8} "
                   f"{'peak RSS MB':>11} {'MB/stream':>9} {'sentences':>11} {'SDK/ours':>8} {'load1':>5}")

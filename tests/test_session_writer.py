@@ -65,3 +65,28 @@ async def test_buffered_records_reach_the_disk_by_the_timer_at_phases_and_at_clo
     assert len(_lines(tmp_path / "b" / "frames.jsonl")) == 2
     assert (tmp_path / "b" / "sent.pcm").stat().st_size == 2 * 3200
     writer.close()
+
+
+def test_event_lines_keep_their_fields_and_stay_redacted(tmp_path):
+    """A plain event is logged as its wire JSON; one carrying a URL, a token-like fragment or a
+    secret takes the redacting path and none of them reaches the disk."""
+    from tingwu_nb.contract.codec import encode
+
+    secret = "S3cr3tAccessKeyValue"
+    writer = SessionWriter(tmp_path, fmt="pcm", secrets=[secret])
+    plain = ev.SentenceEnd(index=2, time_ms=900, result="会议开始 hello", begin_time_ms=100,
+                           received_at=5.5, received_wall=1764460000.5, audio_sent_ms=1000)
+    leaky = ev.TaskFailed(status=40000000, status_text=f"see https://x.example/a?mc=tok123&Signature=abc {secret} "
+                                                        "mc=loose999", received_at=6.0, received_wall=7.0,
+                          audio_sent_ms=1100)
+    writer.event(plain)
+    writer.event(leaky)
+    writer.close()
+    text = (tmp_path / "events.jsonl").read_text(encoding="utf-8")
+    first, second = _lines(tmp_path / "events.jsonl")
+    assert first == {"seq": 1, "name": "SentenceEnd", "mono": 5.5, "wall": 1764460000.5, "audio_sent_ms": 1000,
+                     "message": json.loads(encode(plain))}
+    assert second["seq"] == 2 and second["name"] == "TaskFailed" and second["message"]["header"]["status"] == 40000000
+    for leaked in ("tok123", "Signature=abc", secret, "loose999"):
+        assert leaked not in text, leaked
+    assert "会议开始" in text  # UTF-8 kept, as before

@@ -8,6 +8,9 @@ Typical client flow::
     async for frame in paced(frames, speed=1.0): # real-time schedule (see tingwu_nb.client.pacing)
         await ws.send(frame.data)
 
+Many streams in one process should pace with ``paced(..., sleep=shared_sleep)`` (one timer per
+5 ms slot for all of them; :func:`tingwu_nb.client.stream.stream_frames_to` does).
+
 Probing and decoding live in :mod:`tingwu_nb.client.audiofile` (re-exported here; ``decode_audio``
 also reports corrupt stretches it filled with silence). Encoding uses PyAV (FFmpeg); speex has
 no encoder in FFmpeg, so ``encode(..., "speex")`` runs Debian's ``speexenc``. The pure
@@ -34,7 +37,7 @@ from tingwu_nb.client.audiofile import (
     probe,
 )
 from tingwu_nb.client.bitstream import adts_header, group_frames, mpeg_header, repage_speex, stream_units
-from tingwu_nb.client.pacing import Frame, PacingReport, paced
+from tingwu_nb.client.pacing import TICK_S, Frame, PacingReport, SharedClock, paced, shared_sleep
 from tingwu_nb.errors import AudioError, EncoderUnavailable
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "DecodedAudio",
     "Frame",
     "PacingReport",
+    "SharedClock",
+    "TICK_S",
     "adts_header",
     "decode_audio",
     "encode",
@@ -51,6 +56,7 @@ __all__ = [
     "mpeg_header",
     "paced",
     "probe",
+    "shared_sleep",
     "stream_frames",
 ]
 
