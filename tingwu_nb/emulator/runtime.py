@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple, dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-__all__ = ["ShuttingDown", "SpeedGuard", "StreamRuntime", "take_samples"]
+__all__ = ["RuntimeStats", "ShuttingDown", "SpeedGuard", "StreamRuntime", "take_samples"]
 
 T = TypeVar("T")
 
@@ -31,6 +34,25 @@ SHUTDOWN_TEXT = "Gateway:SERVER_ERROR:The service is shutting down; start a new 
 
 class ShuttingDown(RuntimeError):
     """The runtime (or the interpreter) is shutting down: no new decode can start."""
+
+
+@dataclass(frozen=True)
+class RuntimeStats:
+    """Work done on the decode threads: calls, seconds queued before a thread took them
+    (``wait_s``, longest ``max_wait_s``) and seconds running (``run_s``).
+
+    Subtract two snapshots of :attr:`StreamRuntime.stats` to measure a span (``max_wait_s`` is
+    then the later snapshot's). A decode queued behind busy threads shows up in ``wait_s``.
+    """
+
+    calls: int = 0
+    wait_s: float = 0.0
+    run_s: float = 0.0
+    max_wait_s: float = 0.0
+
+    def __sub__(self, other: RuntimeStats) -> RuntimeStats:
+        calls, wait, run, _ = (a - b for a, b in zip(astuple(self), astuple(other)))
+        return RuntimeStats(int(calls), wait, run, self.max_wait_s)
 
 
 class _Stream(Protocol):
@@ -50,6 +72,8 @@ class StreamRuntime:
         self._executor: ThreadPoolExecutor | None = None
         self.streams: set[Any] = set()
         self.closing = False
+        self._stats = RuntimeStats()
+        self._stats_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<StreamRuntime streams={len(self.streams)} closing={self.closing}>"
@@ -66,10 +90,28 @@ class StreamRuntime:
         if self.closing:
             raise ShuttingDown("the emulator is stopping")
         try:
-            future = asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+            future = asyncio.get_running_loop().run_in_executor(
+                self.executor, functools.partial(self._timed, time.perf_counter(), fn, args, kwargs))
         except RuntimeError as exc:  # "cannot schedule new futures after (interpreter) shutdown"
             raise ShuttingDown(str(exc)) from exc
         return await future
+
+    def _timed(self, queued: float, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            ended = time.perf_counter()
+            with self._stats_lock:
+                s, wait = self._stats, started - queued
+                self._stats = RuntimeStats(s.calls + 1, s.wait_s + wait, s.run_s + ended - started,
+                                           max(s.max_wait_s, wait))
+
+    @property
+    def stats(self) -> RuntimeStats:
+        """Totals over every call run so far (subtract two snapshots for a span)."""
+        with self._stats_lock:
+            return self._stats
 
     def add(self, stream: Any) -> None:
         self.streams.add(stream)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ from tingwu_nb.errors import ModelError, ParameterError
 
 __all__ = [
     "DEFAULT_CANDIDATES",
+    "DecodeGate",
     "DecodeStats",
     "EngineConfig",
     "Recognition",
@@ -72,6 +74,8 @@ class EngineConfig:
     other_model: str = "base"
     compute_type: str = "int8"
     cpu_threads: int = 2
+    num_workers: int = 1
+    decode_slots: int | None = None
     beam_size: int = 1
     model_dir: Path | None = None
     cache_dir: Path | None = None
@@ -79,11 +83,82 @@ class EngineConfig:
     final: DecodeOptions = FINAL
 
 
+class DecodeGate:
+    """At most ``slots`` decodes at a time, finals first, interims shed when the decoder is busy.
+
+    A final waits for a free slot, in arrival order. An interim takes a free slot only while no
+    final waits; otherwise it waits (at most ``slots`` interims wait) until a slot frees or a
+    final starts waiting, and gives up then, as it does at once when ``slots`` interims already
+    wait. A given-up interim is *skipped*: its text would be stale anyway, the next one comes
+    ``interim_interval_ms`` later. With one stream at a time nothing ever waits, so a single
+    stream's results never depend on the gate.
+
+    Call :meth:`acquire` before a decode and, if it returned True, :meth:`release` after it.
+    """
+
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ParameterError("slots", "must be at least 1", slots)
+        self.slots = slots
+        self.busy = 0
+        self.skipped = 0
+        self.finals_waiting: list[object] = []  # arrival order
+        self.interims_waiting = 0
+        self._cond = threading.Condition()
+
+    def __repr__(self) -> str:
+        return (f"<DecodeGate busy={self.busy}/{self.slots} finals_waiting={len(self.finals_waiting)} "
+                f"interims_waiting={self.interims_waiting} skipped={self.skipped}>")
+
+    def acquire(self, *, interim: bool) -> bool:
+        """Take a slot (blocking for a final); False = this interim is skipped, do not decode."""
+        with self._cond:
+            if not interim:
+                me = object()
+                self.finals_waiting.append(me)
+                self._cond.notify_all()  # waiting interims give up
+                try:
+                    while self.busy >= self.slots or self.finals_waiting[0] is not me:
+                        self._cond.wait()
+                finally:
+                    self.finals_waiting.remove(me)
+                    self._cond.notify_all()
+                self.busy += 1
+                return True
+            if self.busy < self.slots and not self.finals_waiting:
+                self.busy += 1
+                return True
+            if self.finals_waiting or self.interims_waiting >= self.slots:
+                self.skipped += 1
+                return False
+            self.interims_waiting += 1
+            try:
+                while self.busy >= self.slots and not self.finals_waiting:
+                    self._cond.wait()
+            finally:
+                self.interims_waiting -= 1
+            if self.finals_waiting:
+                self.skipped += 1
+                return False
+            self.busy += 1
+            return True
+
+    def release(self) -> None:
+        """Free the slot taken by :meth:`acquire`."""
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify_all()
+
+
 @dataclass(frozen=True)
 class DecodeStats:
     """Decode work of one engine: calls, decoder passes, generated tokens, audio seconds decoded.
 
     ``retries`` counts passes beyond the first per 30 s window (temperature fallback).
+    ``final_s`` / ``interim_s`` are wall seconds spent decoding finals / interims (summed over
+    threads, so they exceed the span when decodes overlap). ``interims_skipped`` counts interims
+    the :class:`DecodeGate` shed (not in ``decodes``); ``final_wait_s`` the seconds finals waited
+    for a decode slot.
     Subtract two snapshots of :attr:`SpeechEngine.stats` to measure a span.
     """
 
@@ -94,6 +169,10 @@ class DecodeStats:
     audio_s: float = 0.0
     loop_cuts: int = 0
     retries: int = 0
+    final_s: float = 0.0
+    interim_s: float = 0.0
+    interims_skipped: int = 0
+    final_wait_s: float = 0.0
 
     def __sub__(self, other: DecodeStats) -> DecodeStats:
         return DecodeStats(*(a - b for a, b in zip(astuple(self), astuple(other))))
@@ -166,6 +245,7 @@ class SpeechEngine:
         self._lock = threading.Lock()
         self._stats = DecodeStats()
         self._stats_lock = threading.Lock()
+        self.gate = DecodeGate(config.decode_slots or config.num_workers)
 
     def model_name_for(self, language: str, sample_rate: int = 16000, task: str = "transcribe") -> str:
         """Name of the model that decodes ``language`` (a Tingwu code) at ``sample_rate``.
@@ -194,7 +274,8 @@ class SpeechEngine:
                 try:
                     model = WhisperModel(
                         str(path), device="cpu", compute_type=self.config.compute_type,
-                        cpu_threads=self.config.cpu_threads, local_files_only=True,
+                        cpu_threads=self.config.cpu_threads, num_workers=self.config.num_workers,
+                        local_files_only=True,
                     )
                 except (RuntimeError, ValueError, OSError) as exc:
                     raise ModelError(f"could not load speech model {name!r} from {path}: {exc}") from exc
@@ -263,20 +344,31 @@ class SpeechEngine:
             candidates = ("en",)
         if x.size < 1600:  # < 0.1 s: nothing Whisper can use
             return Recognition("", (), 0.0, candidates[0])
-        out = decode(model, x, language=candidates[0] if len(candidates) == 1 else None,
-                     candidates=candidates, task=task, options=self._options[bool(interim)],
-                     prompt_text=hotword_prompt(hotwords))
-        self._count(out, x.size / 16000, interim)
+        queued = time.perf_counter()
+        if not self.gate.acquire(interim=bool(interim)):
+            with self._stats_lock:
+                self._stats = replace(self._stats, interims_skipped=self._stats.interims_skipped + 1)
+            return Recognition("", (), 0.0, candidates[0])
+        began = time.perf_counter()
+        try:
+            out = decode(model, x, language=candidates[0] if len(candidates) == 1 else None,
+                         candidates=candidates, task=task, options=self._options[bool(interim)],
+                         prompt_text=hotword_prompt(hotwords))
+        finally:
+            self.gate.release()
+        self._count(out, x.size / 16000, interim, time.perf_counter() - began, began - queued)
         words = tuple(RecognizedWord(t, s, e, p) for t, s, e, p in out.words)
         return Recognition(out.text, words, out.avg_logprob, out.language, out.passes, out.tokens)
 
-    def _count(self, out: Decoded, seconds: float, interim: bool) -> None:
+    def _count(self, out: Decoded, seconds: float, interim: bool, took_s: float, waited_s: float) -> None:
         with self._stats_lock:
             s = self._stats
             self._stats = DecodeStats(
                 s.decodes + 1, s.interim_decodes + int(interim), s.passes + out.passes,
                 s.tokens + out.tokens, s.audio_s + seconds, s.loop_cuts + int(out.loop_cut),
-                s.retries + out.retries,
+                s.retries + out.retries, s.final_s + (0.0 if interim else took_s),
+                s.interim_s + (took_s if interim else 0.0), s.interims_skipped,
+                s.final_wait_s + (0.0 if interim else waited_s),
             )
 
     @property
