@@ -23,7 +23,8 @@ before the resume point, else resume).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import mmap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,8 +180,10 @@ class PcmFrames:
     Iterate it as often as needed; ``duration_ms`` is the end of the last frame.
     """
 
-    def __init__(self, pcm: np.ndarray, sample_rate: int, frame_ms: int = 100, start_ms: int = 0) -> None:
+    def __init__(self, pcm: np.ndarray, sample_rate: int, frame_ms: int = 100, start_ms: int = 0,
+                 root: np.ndarray | None = None) -> None:
         self.pcm, self.sample_rate, self.frame_ms, self.start_ms = pcm, sample_rate, frame_ms, start_ms
+        self.root = pcm if root is None else root  # the memmap ``pcm`` is a slice of, if any
 
     @property
     def duration_ms(self) -> int:
@@ -189,9 +192,35 @@ class PcmFrames:
     def __iter__(self) -> Iterator[Frame]:
         step = self.sample_rate * self.frame_ms // 1000
         ms = 1000 / self.sample_rate
-        for i in range(0, len(self.pcm), step):
-            chunk = np.asarray(self.pcm[i:i + step], dtype="<i2")
+        release = _page_release(self.root)
+        for n, i in enumerate(range(0, len(self.pcm), step)):
+            view = self.pcm[i:i + step]
+            if release is not None and n % _RELEASE_EVERY == 0:
+                release(view)
+            chunk = np.asarray(view, dtype="<i2")
             yield Frame(chunk.tobytes(), self.start_ms + round(i * ms), self.start_ms + round((i + len(chunk)) * ms))
+
+
+#: Frames between two releases of the memory-mapped pages already sent (10 s of audio).
+_RELEASE_EVERY = 100
+
+
+def _page_release(root: np.ndarray) -> Callable[[np.ndarray], None] | None:
+    """For a memmap (offset 0, as ``decode_audio(spool=True)`` makes), a function that drops the
+    pages before a view's start from this process (MADV_DONTNEED: they are read again from the
+    file if a replay needs them), so resident memory stays flat while a long file streams."""
+    mapped = getattr(root, "_mmap", None)
+    if mapped is None or not hasattr(mapped, "madvise") or getattr(root, "offset", 0) or \
+            not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    base = root.ctypes.data
+
+    def release(view: np.ndarray) -> None:
+        upto = (view.ctypes.data - base) // mmap.PAGESIZE * mmap.PAGESIZE
+        if upto > 0:
+            mapped.madvise(mmap.MADV_DONTNEED, 0, upto)
+
+    return release
 
 
 class AudioSource:
@@ -230,7 +259,7 @@ class AudioSource:
         if not len(piece):
             return
         if self.fmt == "pcm":  # cut on demand: a replay of a long stream copies nothing ahead
-            yield from PcmFrames(piece, self.sample_rate, self.frame_ms, start_ms)
+            yield from PcmFrames(piece, self.sample_rate, self.frame_ms, start_ms, root=self.pcm)
             return
         for frame in stream_frames(np.asarray(piece), self.sample_rate, self.fmt, frame_ms=self.frame_ms):
             yield Frame(frame.data, frame.start_ms + start_ms, frame.end_ms + start_ms)
