@@ -63,11 +63,13 @@ class StreamRuntime:
     """Decode threads and the registry of live streams for one emulator app.
 
     Args:
-        threads: decode threads shared by all streams (each decode may itself use several
-            CPU threads, see ``EngineConfig.cpu_threads``).
+        threads: threads running the streams' recogniser calls. Each stream has at most one
+            call in flight; how many decode at once is the engine's ``DecodeGate`` (finals first),
+            so the default is enough that a stream's VAD never queues behind other streams'
+            waiting decodes (threads are made only when needed).
     """
 
-    def __init__(self, threads: int = 4) -> None:
+    def __init__(self, threads: int = 16) -> None:
         self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
         self.streams: set[Any] = set()

@@ -41,6 +41,7 @@ __all__ = [
     "Decoded",
     "choose_language",
     "decode",
+    "encoder_frames",
     "hotword_prompt",
     "normalise",
     "previous_text_tokens",
@@ -68,6 +69,11 @@ class DecodeOptions:
     A hypothesis is *degenerate* when it loops, exhausts its budget, or its compression ratio
     exceeds ``compression_ratio_threshold``; only then is the next temperature tried. Silence
     is ``no_speech_prob > no_speech_threshold`` with ``avg_logprob < log_prob_threshold``.
+
+    ``encoder_pad_s=None`` encodes the whole 30 s window (the audio padded, as Whisper was trained);
+    a number encodes only the audio plus that many seconds of padding (:func:`encoder_frames`): the
+    encoder's cost falls with the frames (tiny.en, one thread: 0.33 s for 30 s, 0.03 s for 10 s),
+    but the text may differ from a full-window decode, so only :data:`INTERIM` uses it.
     """
 
     temperatures: tuple[float, ...] = (0.0,)
@@ -80,10 +86,14 @@ class DecodeOptions:
     no_repeat_ngram_size: int = 0
     beam_size: int = 1
     word_timestamps: bool = True
+    encoder_pad_s: float | None = None
 
 
-#: Interim re-decodes: one greedy pass, nothing else.
-INTERIM = DecodeOptions()
+#: Interim re-decodes: one greedy pass, the encoder run on the audio + 6 s only. Interims are
+#: re-decoded every second of an open sentence; on the sample meeting's sentence prefixes (56
+#: decodes, tiny.en, one thread) this costs 0.16 s a decode instead of 0.49 s, the text 6.7 % WER
+#: away from the full-window decode (whole sentences 8.1 % vs 8.9 % WER against the truth).
+INTERIM = DecodeOptions(encoder_pad_s=6.0)
 #: Finals: the same single pass (a sampled retry did not help on the sample meeting or on CJK).
 FINAL = DecodeOptions()
 
@@ -109,6 +119,16 @@ class Decoded:
     loop_cut: bool = False
     silence: bool = False
     retries: int = 0
+
+
+def encoder_frames(frames: int, options: DecodeOptions = INTERIM, *, window: int = 3000) -> int:
+    """Mel frames (100 per second) given to the encoder for ``frames`` frames of audio: the whole
+    ``window`` when ``options.encoder_pad_s`` is None, else the audio plus that padding, rounded up
+    to an even count (the encoder halves it) and at most ``window``."""
+    if options.encoder_pad_s is None:
+        return window
+    wanted = frames + max(0, math.ceil(options.encoder_pad_s * 100))
+    return min(window, wanted + wanted % 2)
 
 
 def token_budget(seconds: float, options: DecodeOptions = INTERIM, *, prompt_tokens: int = 0) -> int:
@@ -230,7 +250,7 @@ def _decode_window(model: Any, audio: np.ndarray, offset_s: float, *, language: 
 
     features = model.feature_extractor(audio)
     frames = min(features.shape[-1] - 1, model.feature_extractor.nb_max_frames)
-    encoder_output = model.encode(pad_or_trim(features[:, :frames]))
+    encoder_output = model.encode(pad_or_trim(features[:, :frames], encoder_frames(frames, options)))
     if not model.model.is_multilingual:
         language = "en"
     elif language is None:
