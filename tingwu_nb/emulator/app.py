@@ -34,7 +34,7 @@ from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.faults import FaultPlan, FaultState
 from tingwu_nb.emulator.handshake import FirstKeyWebSocketProtocol
-from tingwu_nb.emulator.realtime import websocket_endpoint
+from tingwu_nb.emulator.realtime_route import websocket_endpoint
 from tingwu_nb.emulator.rest import rest_routes
 from tingwu_nb.emulator.runtime import StreamRuntime
 from tingwu_nb.emulator.store import TaskStore

@@ -19,11 +19,9 @@ import asyncio
 import collections
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 import numpy as np
-from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tingwu_nb.contract import events as ev
@@ -33,7 +31,7 @@ from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
 from tingwu_nb.emulator.engine.diarize import OnlineDiarizer
 from tingwu_nb.emulator.engine.loadtest import LoadTestRecognizer
 from tingwu_nb.emulator.engine.recognizer import Final, Interim, SpeechStart, StreamingRecognizer
-from tingwu_nb.emulator.faults import DROP_CLOSE_CODE, FaultPlan, FaultState
+from tingwu_nb.emulator.faults import DROP_CLOSE_CODE, FaultState
 from tingwu_nb.emulator.outbox import Outbox
 from tingwu_nb.emulator.realtime_translation import live_translation
 from tingwu_nb.emulator.runtime import (
@@ -44,9 +42,9 @@ from tingwu_nb.emulator.runtime import (
     StreamRuntime,
     take_samples,
 )
-from tingwu_nb.emulator.store import TaskRecord, TaskStore
+from tingwu_nb.emulator.store import TaskRecord
 
-__all__ = ["FEED_CHUNK_MS", "StreamHandler", "websocket_endpoint"]
+__all__ = ["FEED_CHUNK_MS", "StreamHandler"]
 
 
 _STOP = object()
@@ -137,22 +135,12 @@ class StreamHandler:
             if self.translation is not None:
                 await self.translation.aclose()
             await self.outbox.drain()  # delayed or held events go out before the close
-            if not self.session.finished:
-                self._keep_only_what_was_sent()
+            if not self.session.finished and self.choices.reconnect_resume == "last_final" \
+                    and self.choices.time_continues_across_reconnect:
+                self.record.rewind(self.outbox.sent_upto)  # the next connection resumes there
             await self._close(DROP_CLOSE_CODE if self._dropped else None)
             await self.outbox.aclose()
             self._done.set()
-
-    def _keep_only_what_was_sent(self) -> None:
-        """The connection ended without TranscriptionCompleted: with ``reconnect_resume`` =
-        "last_final", forget the sentences whose SentenceEnd never went out and the audio after
-        the last one that did, so the next connection continues from there."""
-        if self.choices.reconnect_resume != "last_final" or not self.choices.time_continues_across_reconnect:
-            return
-        del self.record.sentences[self.outbox.sent_upto:]
-        end_ms = self.record.sentences[-1]["end_ms"] if self.record.sentences else 0
-        keep = end_ms * self.record.sample_rate // 1000 * 2
-        del self.record.pcm[keep:]
 
     async def abort(self, status: int, text: str) -> None:
         """End the stream now with TaskFailed ``status``/``text`` (emulator shutdown); returns when closed."""
@@ -400,38 +388,3 @@ class StreamHandler:
             await self.ws.close(code=code or self.choices.close_code_after_failure)
         except (RuntimeError, WebSocketDisconnect, OSError):
             pass  # already closed by the client
-
-
-async def websocket_endpoint(
-    ws: WebSocket, *, store: TaskStore, engine: Any, choices: ContractChoices, runtime: StreamRuntime, analysis: Any,
-    faults: FaultPlan | None = None,
-) -> None:
-    """Route handler for ``/api/ws/v1?mc=<token>``: unknown or stopped tasks get HTTP 403.
-
-    ``analysis`` is the emulator's AnalysisService (``app.state.analysis``): live translation.
-    """
-    record = store.by_token(ws.query_params.get("mc", ""))
-    usable = (
-        record is not None
-        and record.status == "ONGOING"
-        and record.phase == "streaming"
-        and not record.stream_active
-        and (choices.allow_sequential_reconnect or not record.pcm)  # no earlier stream sent audio
-    )
-    if not usable:
-        if record is None and choices.unknown_mc == "taskfailed":
-            await ws.accept()
-            session = ServerSession()
-            session.fail(40000001, "Gateway:ACCESS_DENIED:The meeting join token is invalid or expired!")
-            for text in session.data_to_send():
-                await ws.send_text(text)
-            await ws.close(code=choices.close_code_after_failure)
-            return
-        await ws.close(code=1008)  # before accept: uvicorn answers the upgrade with HTTP 403
-        return
-    if record.faults is None:  # the server's plan, unless Emulator.inject gave this task its own
-        record.faults = FaultState(faults or FaultPlan())
-    if refused := record.faults.refuse_handshake():  # injected: HTTP 403/503 instead of the upgrade
-        await ws.send_denial_response(PlainTextResponse(HTTPStatus(refused).phrase, status_code=refused))
-        return
-    await StreamHandler(ws, record, engine=engine, choices=choices, runtime=runtime, analysis=analysis).run()

@@ -94,6 +94,14 @@ class TaskRecord:
     # post-meeting analysis per Result key: {"seconds", "engine", "fallbacks"[, "error"]} (analysis/pipeline.py)
     analysis_report: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
+    def rewind(self, sentences_sent: int) -> None:
+        """A stream ended without TranscriptionCompleted (``reconnect_resume="last_final"``): keep
+        the first ``sentences_sent`` sentences (those whose SentenceEnd went out) and the audio up
+        to the end of the last of them, so the next connection continues from there."""
+        del self.sentences[sentences_sent:]
+        end_ms = self.sentences[-1]["end_ms"] if self.sentences else 0
+        del self.pcm[end_ms * self.sample_rate // 1000 * 2:]
+
     def __setattr__(self, name: str, value: Any) -> None:
         # results always stays a ResultMap, so listeners hear every result, however it is set
         if name == "results" and not isinstance(value, ResultMap):
