@@ -97,3 +97,34 @@ async def test_without_reconnect_a_drop_is_a_clear_error_and_the_task_is_stopped
     assert "task_stopped" in session.meta["phases"] and session.gaps().empty
     # what arrived before the drop is kept, and the task's results were still collected
     assert (session.directory / "events.jsonl").stat().st_size > 0 and "Transcription" in session.meta["results"]
+
+
+async def test_drops_with_delayed_and_reordered_events_still_give_the_clean_run(engine, meeting, tmp_path):
+    """Drops combined with late and swapped events and refused handshakes: the same timeline."""
+    clean, _ = await _record(engine, meeting, tmp_path / "clean", FaultPlan())
+    plan = FaultPlan(drop_at_audio_s=(8.0, 21.5, 37.0), event_delay_s=0.3, reorder_events=0.5,
+                     refuse_handshake_first=2, seed=3)
+    faulty, drops = await _record(engine, meeting, tmp_path / "faulty", plan)
+    gaps = faulty.gaps()
+    assert drops == 3 and len(gaps) == 3 and faulty.meta["status"] == "COMPLETED"
+    assert sorted(finals(faulty)) == finals(clean)  # arrival order may differ; the sentences may not
+    assert faulty.sentences()["text"].tolist() == clean.sentences()["text"].tolist()
+
+
+async def test_a_service_that_restarts_times_on_a_new_connection_is_rebased(engine, meeting, tmp_path):
+    """ContractChoices(time_continues_across_reconnect=False): each connection's times start at 0
+    again; the client's stitcher (time_base="auto") puts them back on the stream's timeline."""
+    from tingwu_nb.emulator.contract import ContractChoices
+
+    clean, _ = await _record(engine, meeting, tmp_path / "clean", FaultPlan())
+    choices = ContractChoices(time_continues_across_reconnect=False)
+    config = EmulatorConfig.generate(analysis_engine="extractive", faults=FaultPlan(drop_at_audio_s=(12.0, 30.0)),
+                                     choices=choices)
+    with Emulator(config, engine=engine) as emu:
+        async with emu.client() as client:
+            faulty = await record(meeting, RealtimeTaskRequest.create(output_level=2), client=client, speed="max",
+                                  out_dir=tmp_path / "faulty")
+    assert len(faulty.gaps()) == 2
+    got, want = finals(faulty), finals(clean)
+    assert [(i, t) for i, t, _, _ in got] == [(i, t) for i, t, _, _ in want]
+    assert all(abs(a[2] - b[2]) <= 40 and abs(a[3] - b[3]) <= 40 for a, b in zip(got, want))
