@@ -8,7 +8,7 @@ import pytest
 import websockets
 
 from tingwu_nb.client.audio import Frame
-from tingwu_nb.client.pacing import SharedClock, shared_sleep
+from tingwu_nb.client.pacing import SharedClock, paced, shared_sleep
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions, stream_frames_to
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ServerSession
@@ -76,7 +76,7 @@ async def test_shared_clock_wakes_many_sleepers_with_few_timers():
     finally:
         del loop.call_at
     assert 1 <= len(timers) <= 3, timers
-    assert min(early) >= 0, min(early)
+    assert min(early) >= -0.05 * 0.05, min(early)  # never before the deadline, but for 5 % of a slot
 
 
 async def test_cancelling_one_shared_sleep_leaves_the_others():
@@ -89,3 +89,47 @@ async def test_cancelling_one_shared_sleep_leaves_the_others():
     await b
     assert a.cancelled() and b.done() and not b.cancelled()
     await shared_sleep(0)  # a zero delay still returns (at the next slot)
+
+
+async def test_an_aligned_schedule_starts_on_the_grid_and_stays_on_it():
+    """paced(align_s=) waits for the next grid point, then every frame is due on the grid."""
+    now = [10.013]
+    slept: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        slept.append(round(delay, 9))
+        now[0] += delay
+
+    frames = [Frame(b"x", 100 * k, 100 * (k + 1)) for k in range(4)]
+    got = [f async for f in paced(frames, speed=1.0, clock=lambda: now[0], sleep=fake_sleep, align_s=0.02)]
+    assert got == frames
+    assert slept == [0.007, 0.1, 0.1, 0.1]
+
+
+async def test_aligned_streams_share_few_wakeups():
+    """20 streams started at scattered times, paced on the shared clock with align_s: every frame
+    is due on the grid, so they share a handful of slots rather than one timer per frame per stream."""
+    loop = asyncio.get_running_loop()
+    clock = SharedClock(loop, tick_s=0.005)
+    timers: list[float] = []
+    real_call_at = loop.call_at
+
+    def counting_call_at(when, callback, *args, **kwargs):
+        timers.append(when)
+        return real_call_at(when, callback, *args, **kwargs)
+
+    frames = [Frame(b"x", 100 * k, 100 * (k + 1)) for k in range(3)]
+
+    async def stream(k: int) -> int:
+        await asyncio.sleep(k * 0.0025)
+        return len([f async for f in paced(frames, speed=2.0, clock=loop.time, sleep=clock.sleep, align_s=0.02)])
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign]
+    try:
+        sent = await asyncio.gather(*(stream(k) for k in range(20)))
+    finally:
+        del loop.call_at
+    assert sent == [3] * 20
+    slots = [t for t in timers if abs(t / 0.005 - round(t / 0.005)) < 1e-6]  # the shared clock's timers
+    assert slots and all(abs(t / 0.01 - round(t / 0.01)) < 1e-6 for t in slots), slots  # 20 ms grid + k x 50 ms
+    assert len(slots) <= 16, len(slots)  # not 20 streams x 3 frames

@@ -37,10 +37,11 @@ from tingwu_nb.client.audiofile import (
     probe,
 )
 from tingwu_nb.client.bitstream import adts_header, group_frames, mpeg_header, repage_speex, stream_units
-from tingwu_nb.client.pacing import TICK_S, Frame, PacingReport, SharedClock, paced, shared_sleep
+from tingwu_nb.client.pacing import ALIGN_S, TICK_S, Frame, PacingReport, SharedClock, paced, shared_sleep
 from tingwu_nb.errors import AudioError, EncoderUnavailable
 
 __all__ = [
+    "ALIGN_S",
     "FORMATS",
     "AudioGap",
     "AudioInfo",

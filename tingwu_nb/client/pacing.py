@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["MAX_SPEED", "TICK_S", "Frame", "PacingReport", "SharedClock", "paced", "shared_sleep"]
+__all__ = ["ALIGN_S", "MAX_SPEED", "TICK_S", "Frame", "PacingReport", "SharedClock", "paced", "shared_sleep"]
 
 #: The fastest pacing the toolkit sends at, as a multiple of real time: what ``speed="max"`` /
 #: ``math.inf`` means for :func:`tingwu_nb.record` and ``tingwu-nb transcribe --speed max``, and
@@ -27,8 +27,15 @@ MAX_SPEED = 10.0
 
 
 #: Granularity of :func:`shared_sleep`: a sleep ends at the first slot boundary at or after its
-#: deadline, so it is late by less than this (on top of the event loop's own lateness).
+#: deadline (or up to 5 % of a slot before it), so it is late by less than this (on top of the
+#: event loop's own lateness).
 TICK_S = 0.005
+#: Grid on which :func:`tingwu_nb.client.stream.stream_frames_to` starts each stream's schedule
+#: (``paced(align_s=...)``): frames due on the grid land exactly on :func:`shared_sleep` slots, so
+#: at 1x with 100 ms frames all streams of a process share at most 5 wake-ups per 100 ms and
+#: pay no rounding lag; the first frame waits less than this.
+ALIGN_S = 0.02
+_EARLY = 0.05  # fraction of a slot a shared sleep may end early: absorbs float error on grid deadlines
 
 
 class SharedClock:
@@ -55,10 +62,11 @@ class SharedClock:
         return clock
 
     def sleep(self, delay: float) -> Awaitable[None]:
-        """An awaitable done at the end of the slot holding ``now + delay`` (never earlier)."""
+        """An awaitable done at the end of the slot holding ``now + delay`` (at most 5 % of a slot
+        earlier, so a deadline on a slot boundary is not pushed to the next one by float error)."""
         loop = self._loop
         future = loop.create_future()
-        slot = math.ceil((loop.time() + max(delay, 0.0)) / self._tick)
+        slot = math.ceil((loop.time() + max(delay, 0.0)) / self._tick - _EARLY)
         waiters = self._slots.get(slot)
         if waiters is None:
             waiters = self._slots[slot] = []
@@ -120,11 +128,13 @@ async def paced(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     report: PacingReport | None = None,
     max_catch_up_ms: int | None = None,
+    align_s: float | None = None,
 ) -> AsyncIterator[Frame]:
     """Yield ``frames`` at ``speed`` × real time on an absolute schedule.
 
     Frame *i* is due at ``t0 + (start_ms_i - start_ms_0) / 1000 / speed`` where ``t0`` is the
-    clock when the first frame is yielded; lateness never accumulates (a slow send is caught up
+    clock when the first frame is asked for (with ``align_s``: the next multiple of ``align_s``
+    of the clock, and a push back is a multiple of it too); lateness never accumulates (a slow send is caught up
     by shorter sleeps later), except that with ``max_catch_up_ms`` a frame later than that much
     audio (at ``speed``) pushes the whole schedule back, so a catch-up burst never exceeds it.
     Send each yielded frame before asking for the next one.
@@ -138,6 +148,8 @@ async def paced(
         report: a :class:`PacingReport` updated after every frame; read it when done.
         max_catch_up_ms: bound on the audio sent back to back to catch up after a stall
             (None: catch up fully). A service that enforces a maximum speed sees no burst above it.
+        align_s: start the schedule on this grid of the clock (None: at once), so that streams
+            sharing :func:`shared_sleep` wake together; :data:`ALIGN_S` with :data:`TICK_S` slots.
 
     Raises:
         ValueError: ``speed`` is not > 0.
@@ -157,11 +169,15 @@ async def paced(
         for frame in frames:
             if t0 is None:
                 t0, base_ms = clock(), frame.start_ms
+                if align_s and not unpaced:
+                    t0 = math.ceil(t0 / align_s) * align_s
                 started = t0
             due = t0 + (frame.start_ms - base_ms) / 1000.0 / speed if not unpaced else t0
             now = clock()
             if not unpaced and now - due > catch_up_s:  # too late: push the schedule back
                 shift = now - due - catch_up_s
+                if align_s:
+                    shift = math.ceil(shift / align_s) * align_s
                 t0, due = t0 + shift, due + shift
                 report.shifted_s += shift
             if not unpaced and due > now:

@@ -38,7 +38,7 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from tingwu_nb.client.audio import Frame, PacingReport, paced
-from tingwu_nb.client.pacing import MAX_SPEED, shared_sleep
+from tingwu_nb.client.pacing import ALIGN_S, MAX_SPEED, shared_sleep
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ClientSession
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError, TransportError
@@ -64,9 +64,9 @@ class StreamOptions:
     ``stop_log_interval_s``: how often the wait logs what it is waiting for.
     ``headers`` are the official clients' ``X-NLS-Token: default``.
     ``compression``: None (default) sends audio as it is; ``"deflate"`` offers the WebSocket
-    permessage-deflate extension. Compressing PCM or already-compressed audio saves little and
-    cost 2-4x the client's CPU at 10-200 streams (benchmarks/bench_client_cost.py); the
-    official SDKs do not offer it either.
+    permessage-deflate extension. Compressing PCM or already-compressed audio saves little, and
+    zlib was about a third of the client's CPU with 100 streams, besides the server's
+    (benchmarks/bench_client_cost.py); the official SDKs do not offer it either.
     """
 
     start_timeout_s: float = 10.0
@@ -355,8 +355,10 @@ async def stream_frames_to(
     """Send ``frames`` on an open stream, paced at ``speed`` × real time.
 
     The default ``sleep`` is :func:`tingwu_nb.client.pacing.shared_sleep`: all streams of a
-    process wake from one timer per 5 ms slot (a frame goes out < 5 ms after its due time plus
-    the loop's own lateness), instead of one timer per frame per stream.
+    process wake from one timer per 5 ms slot instead of one timer per frame per stream, and
+    each schedule starts on the :data:`~tingwu_nb.client.pacing.ALIGN_S` (20 ms) grid, so at 1x
+    100 ms frames of any number of streams fall into at most 5 wake-ups per 100 ms, with no
+    rounding lag (the first frame waits < 20 ms for the grid).
 
     ``math.inf`` ("as fast as possible") means :data:`tingwu_nb.client.pacing.MAX_SPEED`, the fastest
     speed the service accepts; a finite speed is used as given (above MAX_SPEED the emulator
@@ -366,5 +368,5 @@ async def stream_frames_to(
     if math.isinf(speed) and speed > 0:
         speed = MAX_SPEED
     async for frame in paced(frames, speed=speed, clock=clock, sleep=sleep, report=report,
-                             max_catch_up_ms=CATCH_UP_MS):
+                             max_catch_up_ms=CATCH_UP_MS, align_s=ALIGN_S if sleep is shared_sleep else None):
         await stream.send(frame)
