@@ -25,7 +25,8 @@ ends do not line up across sessions. Columns per row:
 
 Never passes or fails. Run: ``.venv/bin/python benchmarks/bench_emulator_capacity.py``
 (N = 1 2 4 6 8, levels 1 and 2, 60 s: about 15 minutes). Engine knobs for experiments:
-``--workers`` (faster-whisper ``num_workers``), ``--cpu-threads``, ``--runtime-threads``.
+``--workers`` (faster-whisper ``num_workers``), ``--cpu-threads``, ``--runtime-threads``,
+``--final-pad`` (finals on a trimmed encoder window, as interims are: cheaper, other text).
 """
 
 from __future__ import annotations
@@ -205,6 +206,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=None, help="EngineConfig.num_workers (default: the engine's)")
     parser.add_argument("--cpu-threads", type=int, default=None, help="EngineConfig.cpu_threads")
+    parser.add_argument("--final-pad", type=float, default=None,
+                        help="encode finals on their audio + this many seconds (DecodeOptions.encoder_pad_s; "
+                             "default: the whole 30 s window, as the engine does)")
     parser.add_argument("--runtime-threads", type=int, default=None, help="StreamRuntime decode threads")
     parser.add_argument("--json", type=Path, default=None, help="append each row as a JSON line here")
     args = parser.parse_args()
@@ -214,6 +218,10 @@ def main() -> None:
 
     engine_kwargs = {k: v for k, v in (("num_workers", args.workers), ("cpu_threads", args.cpu_threads))
                      if v is not None}
+    if args.final_pad is not None:
+        from tingwu_nb.emulator.engine.decoding import FINAL
+
+        engine_kwargs["final"] = dataclasses.replace(FINAL, encoder_pad_s=args.final_pad)
     cache = Path(tempfile.gettempdir())
     with tempfile.TemporaryDirectory() as tmp:
         audios = [session_audio(i, args.seconds) for i in range(max(args.n))]

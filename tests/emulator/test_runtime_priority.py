@@ -1,4 +1,5 @@
-"""DecodeGate: finals never wait for interims, interims are shed when the decoder is busy.
+"""Emulator capacity mechanisms: the DecodeGate (finals never wait for interims, interims are
+shed when the decoder is busy), StreamRuntime's counters, interims on a trimmed encoder window.
 
 Count-based: threads are synchronised on the gate's own state (``busy``, ``finals_waiting``,
 ``interims_waiting``), never on wall-clock durations.
@@ -13,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from tingwu_nb.emulator.engine.decoding import FINAL, INTERIM, DecodeOptions, encoder_frames
 from tingwu_nb.emulator.engine.engine import DecodeGate
 from tingwu_nb.emulator.runtime import StreamRuntime
 from tingwu_nb.errors import ParameterError
@@ -120,3 +122,21 @@ def test_runtime_counts_calls():
     stats = runtime.stats
     assert stats.calls == 5 and stats.wait_s >= 0 and stats.run_s >= 0
     assert (stats - stats).calls == 0
+
+
+def test_interims_encode_only_their_audio_and_finals_the_whole_window():
+    assert FINAL.encoder_pad_s is None and encoder_frames(451, FINAL) == 3000
+    assert INTERIM.encoder_pad_s == 6.0 and encoder_frames(451, INTERIM) == 1052  # + 600, even
+    assert encoder_frames(2900, INTERIM) == 3000  # never beyond Whisper's window
+    assert encoder_frames(101, DecodeOptions(encoder_pad_s=0.0)) == 102
+
+
+def test_engine_interim_on_trimmed_encoder_reads_the_sentence(engine):
+    pcm, truth = load_sample_meeting(16000)
+    turn = truth["turns"][0]
+    clip = pcm[int((turn["start_s"] - 0.3) * 16000):int((turn["end_s"] + 0.3) * 16000)]
+    interim = engine.recognize(clip, language="en", interim=True)
+    final = engine.recognize(clip, language="en")
+    assert "morning" in interim.text.lower() and "meeting" in interim.text.lower()
+    assert interim.words and interim.words[-1].end_s <= len(clip) / 16000 + 0.5
+    assert "morning" in final.text.lower()
