@@ -31,6 +31,14 @@ loaded) before connecting, sentences
 received / expected, and the SDK/ours CPU ratio. The load average is printed with each row:
 the numbers are only as quiet as the machine. Never passes or fails.
 
+Reading the numbers: with 100 ms frames every client pays, per frame and stream, one socket
+write (on loopback the kernel also does the receiver's TCP work in the sender's time) and a
+share of a wake-up. A thread sleeping 100 ms costs ~40 us of CPU per wake on the 2-core test VM,
+an asyncio loop iteration ~130 us, so for a few streams the SDK's thread per stream is at the
+``floor`` of an asyncio client, and the asyncio client wins only when many streams share each
+wake-up (the shared pacing clock). Larger frames cut both costs in proportion (``--frame-ms``),
+but the spec recommends 100 ms (rt §5.2).
+
 Run: ``.venv/bin/python benchmarks/bench_client_cost.py`` (all N, all modes, 60 s audio:
 about 16 minutes; ``--audio-s 20 --streams 10,200`` for a quick look; ``--profile record:100``
 prints a cProfile of one client run instead of the table).
@@ -195,12 +203,12 @@ async def run_ours(mode: str, url: str, n: int, audio: bytes, tmp: Path) -> tupl
         from websockets.frames import Frame as WsFrame
         from websockets.frames import Opcode
 
-        from tingwu_nb.client.pacing import shared_sleep
+        from tingwu_nb.client.pacing import ALIGN_S, shared_sleep
 
         wire = [WsFrame(Opcode.BINARY, f.data).serialize(mask=True, extensions=[]) for f in frames[:1]][0]
         mono = sends[i]
         async with RealtimeStream(url) as stream:
-            transport, t0 = stream._ws.transport, time.monotonic()
+            transport, t0 = stream._ws.transport, math.ceil(time.monotonic() / ALIGN_S) * ALIGN_S
             for k in range(len(frames)):
                 delay = t0 + k * FRAME_MS / 1000 - time.monotonic()
                 if delay > 0:
