@@ -82,6 +82,10 @@ def reference_texts(audio: np.ndarray, cache: Path) -> list[str]:
 _REF_ENGINE: dict[str, Any] = {}
 
 
+RUNTIME_KEYS = ("calls", "wait_s", "run_s", "max_wait_s")
+ENGINE_KEYS = ("final_s", "interim_s", "interims_skipped", "final_wait_s")
+
+
 def _serve(conn: Any, config: Any, engine_kwargs: dict[str, Any], runtime_threads: int | None) -> None:
     """Child process: an emulator with a warm engine; answers "stats" and "stop" on ``conn``."""
     from tingwu_nb.emulator.app import Emulator
@@ -97,7 +101,9 @@ def _serve(conn: Any, config: Any, engine_kwargs: dict[str, Any], runtime_thread
     while True:
         message = conn.recv()
         if message == "stats":
-            conn.send((dataclasses.asdict(emu.app.state.streams.stats), dataclasses.asdict(engine.stats),
+            runtime = getattr(emu.app.state.streams, "stats", None)  # absent in older versions
+            runtime = dataclasses.asdict(runtime) if runtime is not None else dict.fromkeys(RUNTIME_KEYS, 0.0)
+            conn.send((runtime, dict(dict.fromkeys(ENGINE_KEYS, 0.0), **dataclasses.asdict(engine.stats)),
                        time.process_time()))
         else:
             emu.stop()
@@ -241,7 +247,7 @@ def main() -> None:
             for level in args.levels:
                 for n in args.n:
                     r = asyncio.run(run_sessions(n, level, wavs, refs, endpoint, config, parent, Path(tmp)))
-                    r.update(engine=engine_kwargs, runtime_threads=args.runtime_threads)
+                    r.update(engine={k: str(v) for k, v in engine_kwargs.items()}, runtime_threads=args.runtime_threads)
                     print(row_text(r), flush=True)
                     if args.json:
                         with args.json.open("a") as f:
