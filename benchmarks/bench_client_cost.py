@@ -68,9 +68,6 @@ FRAME_BYTES = RATE * 2 * FRAME_MS // 1000
 MODES = ("sdk", "bare", "record")
 
 
-# ------------------------------------------------------------------------------- the server
-
-
 def serve(port_file: str, sentence_s: float) -> None:
     """Run the minimal protocol server until killed; writes its port to ``port_file``."""
     from websockets.asyncio.server import serve as ws_serve
@@ -134,9 +131,6 @@ def serve(port_file: str, sentence_s: float) -> None:
             await asyncio.Future()
 
     asyncio.run(main())
-
-
-# ------------------------------------------------------------------------------- the clients
 
 
 def synthetic_pcm(seconds: float) -> bytes:
@@ -281,7 +275,7 @@ def run_sdk(url: str, n: int, audio: bytes) -> tuple[list[list[float]], list[int
     return sends, sentences
 
 
-def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
+def client(mode: str, url: str, n: int, audio_s: float, sentence_s: float, profile: bool) -> dict:
     """One measured client run; returns its row."""
     if mode == "sdk":
         import nls  # noqa: F401 - imported before the baseline, like ours below
@@ -320,13 +314,7 @@ def client(mode: str, url: str, n: int, audio_s: float, profile: bool) -> dict:
             "lag_p99_ms": float(np.percentile(lags, 99) * 1000), "lag_max_ms": float(lags.max() * 1000),
             "rss_peak_mb": peak, "rss_base_mb": base_rss,
             "frames_ok": all(len(s) == frames for s in sends),
-            "sentences": sum(sentences), "expected": n * math.ceil(audio_s / ARGS_SENTENCE_S[0])}
-
-
-ARGS_SENTENCE_S = [5.0]
-
-
-# ------------------------------------------------------------------------------- the driver
+            "sentences": sum(sentences), "expected": n * math.ceil(audio_s / sentence_s)}
 
 
 def main() -> None:
@@ -343,11 +331,11 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    ARGS_SENTENCE_S[0] = args.sentence_s
     if args.serve:
         return serve(args.serve, args.sentence_s)
     if args.client:
-        row = client(args.client, args.url, args.n, args.audio_s, profile=bool(os.environ.get("BENCH_PROFILE")))
+        row = client(args.client, args.url, args.n, args.audio_s, args.sentence_s,
+                     profile=bool(os.environ.get("BENCH_PROFILE")))
         print(json.dumps(row))
         return None
 
@@ -392,11 +380,9 @@ def main() -> None:
                       f"{row['lag_max_ms']:>8.0f} {row['rss_peak_mb']:>11.0f} {per:>9.2f} "
                       f"{row['sentences']:>5}/{row['expected']:<5}{ok} {ratio:>8.2f} {os.getloadavg()[0]:>5.2f}",
                       flush=True)
-            for row in rows:  # ratios for ours rows that ran before their SDK row
-                if row["mode"] != "sdk" and row["n"] in sdk_cost:
-                    row["sdk_over_ours"] = sdk_cost[row["n"]] / row["cpu_per_stream_min"]
-            print("summary SDK/ours CPU: " + ", ".join(
-                f"{r['mode']}@{r['n']}={r['sdk_over_ours']:.2f}" for r in rows if "sdk_over_ours" in r))
+            print("summary SDK/ours CPU: " + ", ".join(  # also for rows that ran before their SDK row
+                f"{r['mode']}@{r['n']}={sdk_cost[r['n']] / r['cpu_per_stream_min']:.2f}"
+                for r in rows if r["mode"] != "sdk" and r["n"] in sdk_cost))
         finally:
             server.terminate()
             server.wait(10)
