@@ -39,7 +39,7 @@ def layer_of(module: str) -> str:
     head = parts[1]
     if head in ("errors", "config", "redaction"):
         return "base"
-    if head in ("cli", "clirun", "cliparams"):
+    if head in ("cli", "clirun", "cliparams", "clicompare"):
         return "cli"
     if head == "__init__":
         return "api"

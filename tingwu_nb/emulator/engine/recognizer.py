@@ -28,16 +28,14 @@ silero; it is only meant for environments without onnxruntime.
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import numpy as np
 
 from tingwu_nb.contract.events import Word
 from tingwu_nb.emulator.engine.engine import SpeechEngine
+from tingwu_nb.emulator.engine.vad import WINDOW, WINDOW_MS, EnergyVad, SileroVad, Upsample2x, Vad
 from tingwu_nb.errors import ParameterError
 
 __all__ = [
@@ -50,9 +48,6 @@ __all__ = [
     "StreamingRecognizer",
 ]
 
-WINDOW = 512  # samples at 16 kHz = 32 ms, silero v6's native window
-CONTEXT = 64
-WINDOW_MS = 32
 
 
 @dataclass(frozen=True)
@@ -86,76 +81,6 @@ class Final:
 
 
 RecognizerEvent = SpeechStart | Interim | Final
-
-
-class Vad(Protocol):
-    """Scores consecutive 512-sample float32 windows at 16 kHz with a speech probability."""
-
-    def __call__(self, windows: np.ndarray) -> np.ndarray: ...
-
-
-@functools.lru_cache(maxsize=1)
-def _silero_session() -> Any:
-    """One shared ONNX session (``run`` is thread-safe; each stream keeps its own state)."""
-    import onnxruntime
-    from faster_whisper.utils import get_assets_path
-
-    opts = onnxruntime.SessionOptions()
-    opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = 1
-    opts.log_severity_level = 4
-    path = os.path.join(get_assets_path(), "silero_vad_v6.onnx")
-    return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=opts)
-
-
-class SileroVad:
-    """Silero v6 (faster-whisper's bundled ONNX) run window by window with carried state."""
-
-    def __init__(self) -> None:
-        self._session = _silero_session()
-        self._h = np.zeros((1, 1, 128), dtype=np.float32)
-        self._c = np.zeros((1, 1, 128), dtype=np.float32)
-        self._context = np.zeros(CONTEXT, dtype=np.float32)
-
-    def __call__(self, windows: np.ndarray) -> np.ndarray:
-        """Return one probability per row of ``windows`` (shape ``(n, 512)``)."""
-        if len(windows) == 0:
-            return np.zeros(0, dtype=np.float32)
-        ctx = np.concatenate([self._context[None, :], windows[:-1, -CONTEXT:]], axis=0)
-        batch = np.concatenate([ctx, windows], axis=1).astype(np.float32)
-        probs, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
-        self._context = windows[-1, -CONTEXT:].copy()
-        return np.asarray(probs, dtype=np.float32).reshape(-1)
-
-
-class EnergyVad:
-    """Fallback: probability 1 above ``threshold_db`` dBFS RMS, 0 below (no model, no state)."""
-
-    def __init__(self, threshold_db: float = -40.0) -> None:
-        self.threshold_db = threshold_db
-
-    def __call__(self, windows: np.ndarray) -> np.ndarray:
-        """Return 1.0 for loud windows and 0.0 for quiet ones."""
-        rms = np.sqrt(np.mean(np.square(windows, dtype=np.float64), axis=1) + 1e-12)
-        return (20 * np.log10(rms) > self.threshold_db).astype(np.float32)
-
-
-class _Upsample2x:
-    """Streaming 8 kHz -> 16 kHz interpolator (zero-stuffing + FIR low-pass with kept state)."""
-
-    def __init__(self) -> None:
-        from scipy.signal import firwin
-
-        self._taps = (firwin(63, 0.5) * 2).astype(np.float64)
-        self._zi = np.zeros(len(self._taps) - 1)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        from scipy.signal import lfilter
-
-        up = np.zeros(2 * len(x))
-        up[::2] = x
-        y, self._zi = lfilter(self._taps, 1.0, up, zi=self._zi)
-        return y.astype(np.float32)
 
 
 class StreamingRecognizer:
@@ -202,7 +127,7 @@ class StreamingRecognizer:
         self.pad_ms = pad_ms
         self._vad_kind = vad
         self._vad: Vad = SileroVad() if vad == "silero" else EnergyVad()
-        self._up = _Upsample2x() if sample_rate == 8000 else None
+        self._up = Upsample2x() if sample_rate == 8000 else None
         self._pending = np.zeros(0, dtype=np.float32)  # 16 kHz samples not yet scored
         self._origin_ms = 0  # where the VAD's window grid (and its state) starts: 0, then each Final's end
         self._windows = 0  # windows scored since the origin
@@ -270,7 +195,7 @@ class StreamingRecognizer:
         after it alone: a new connection that resumes at that point (the emulator's
         ``reconnect_resume="last_final"``) recognises exactly what one unbroken stream would."""
         self._vad = SileroVad() if self._vad_kind == "silero" else EnergyVad()
-        self._up = _Upsample2x() if self.sample_rate == 8000 else None
+        self._up = Upsample2x() if self.sample_rate == 8000 else None
         start = max(0, self._ms_to_sample(at_ms) - self._buf_start)
         f = self._buf[start:].astype(np.float32) / 32768.0  # every sample fed since, not whole ms only
         self._pending = self._up(f) if self._up else f
