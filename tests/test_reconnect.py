@@ -128,3 +128,34 @@ async def test_a_service_that_restarts_times_on_a_new_connection_is_rebased(engi
     got, want = finals(faulty), finals(clean)
     assert [(i, t) for i, t, _, _ in got] == [(i, t) for i, t, _, _ in want]
     assert all(abs(a[2] - b[2]) <= 40 and abs(a[3] - b[3]) <= 40 for a, b in zip(got, want))
+
+
+async def test_ctrl_c_while_reconnecting_stops_the_task(engine, meeting, tmp_path):
+    """Cancelled during the backoff of a reconnect that keeps being refused: the record ends
+    'cancelled' and the paid task is stopped."""
+    import asyncio
+
+    from tingwu_nb.session.recording import Session
+
+    # every connection dropped after 0.5 s of audio on it, so a reconnect that slips in before the
+    # refusals are injected is dropped again, and the next attempts meet the refusals
+    config = EmulatorConfig.generate(analysis_engine="extractive", faults=FaultPlan(drop_after_s=0.5))
+    with Emulator(config, engine=engine) as emu:
+        async with emu.client() as client:
+            job = asyncio.create_task(record(meeting, RealtimeTaskRequest.create(output_level=2), client=client,
+                                             speed="max", out_dir=tmp_path,
+                                             reconnect=ReconnectPolicy(max_attempts=50, base_delay_s=0.2)))
+            while not any(t.faults is not None and t.faults.drops for t in emu.store) and not job.done():
+                await asyncio.sleep(0.01)
+            task = next(iter(emu.store))
+            emu.inject(task.task_id, FaultPlan(refuse_handshake_first=1000))  # every reconnect refused now
+            await asyncio.sleep(1.5)  # inside the reconnect backoff
+            assert not job.done()
+            job.cancel()
+            with pytest.raises(asyncio.CancelledError) as info:
+                await job
+            assert task.stopped_at is not None and not task.stream_active
+            assert task.faults.handshakes_refused >= 2
+    session = Session(info.value.session_dir)
+    assert session.meta["status"] == "cancelled"
+    assert session.meta["cleanup"]["task_stop"] == "stopped"
