@@ -76,3 +76,12 @@ def espeak_wav(directory: Path, voice: str, *sentences: str, name: str = "speech
     subprocess.run(["sox", "-G", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav), "pad", "0.3", "1.0"],
                    check=True)
     return wav
+
+
+@pytest.fixture()
+def no_cloud(tmp_path, monkeypatch):
+    """No cloud configuration at all (env and credential files): the embedded emulator runs."""
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+                 "TINGWU_ENDPOINT", "TINGWU_NB_USE_EMULATOR", "TINGWU_NB_SPEED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))

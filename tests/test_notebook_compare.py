@@ -24,14 +24,6 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_compare_langu
 LEAKS = ("mc=", "Signature=", "AccessKeySecret", "SecurityToken", "wss://", "ws://")
 
 
-@pytest.fixture()
-def no_cloud(tmp_path, monkeypatch):
-    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
-                 "TINGWU_ENDPOINT", "TINGWU_NB_USE_EMULATOR", "TINGWU_NB_SPEED"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))  # no cloud credentials files: the embedded emulator runs
-
-
 def _texts(cell) -> list[str]:
     """Each output of a code cell as text (stream text, or the text/plain of a result)."""
     return [out.get("text") or out.get("data", {}).get("text/plain", "") for out in cell.get("outputs", [])]

@@ -24,14 +24,6 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-@pytest.fixture()
-def no_cloud(tmp_path, monkeypatch):
-    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
-                 "TINGWU_ENDPOINT", "TINGWU_NB_USE_EMULATOR", "TINGWU_NB_SPEED"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))  # no cloud credentials files: the embedded emulator runs
-
-
 def outputs_of(path: Path) -> str:
     """Every output of an executed notebook as JSON text, checked for errors and capabilities."""
     nb = nbformat.read(path, as_version=4)

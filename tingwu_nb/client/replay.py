@@ -122,7 +122,8 @@ class Stitcher:
             return
         first = getattr(event, "begin_time_ms", None)
         first = event.time_ms if first is None else first
-        restarted = first < self._resume_ms - max(self.tolerance_ms, self._resume_ms - self._replay_start_ms)
+        # a resumed service numbers the first replayed sample at (or just before) the resume point
+        restarted = first < min(self._replay_start_ms, self._resume_ms - self.tolerance_ms)
         self._shift_ms = self._shift_for("restart" if restarted else "resume")
 
     def _index(self, server_index: int) -> int:
