@@ -159,3 +159,32 @@ async def test_ctrl_c_while_reconnecting_stops_the_task(engine, meeting, tmp_pat
     session = Session(info.value.session_dir)
     assert session.meta["status"] == "cancelled"
     assert session.meta["cleanup"]["task_stop"] == "stopped"
+
+
+async def test_a_drop_right_after_a_cut_final_resumes_inside_speech(engine, tmp_path):
+    """A sentence longer than the recogniser's limit is cut while speech goes on; a drop just
+    after such a cut resumes with the voice detector in speech, not in silence. The resumed
+    connection must still end every sentence where the unbroken stream did."""
+    from tests.conftest import espeak_wav, requires
+
+    if requires("espeak-ng").mark.args[0]:
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    words = ("the committee reviewed every line of the budget and the plan for the new office and the "
+             "schedule for hiring and the training of the support team and the travel costs for the spring "
+             "and the results of the survey and the risks of the launch and the steps for the next quarter "
+             "and the list of open questions for the board and the notes of the last review")
+    wav = espeak_wav(tmp_path, "en", words + " " + words, name="run-on")
+    clean, _ = await _record(engine, wav, tmp_path / "clean", FaultPlan())
+    want = finals(clean)
+    cuts = [end for (_, _, _, end), (_, _, begin, _) in zip(want, want[1:]) if begin - end < 300]
+    print(f"\nclean sentences (ms): {[(b, e) for _, _, b, e in want]}; cut at {cuts}")
+    assert cuts, "the run-on speech was never cut: the test would not exercise a drop inside speech"
+    faulty, drops = await _record(engine, wav, tmp_path / "faulty",
+                                  FaultPlan(drop_at_audio_s=[c / 1000 + 0.25 for c in cuts]))
+    gaps = faulty.gaps()
+    print(gaps[["audio_sent_ms", "resume_ms", "replayed_s", "open_sentence"]].to_string())
+    assert drops == len(cuts) and len(gaps) == drops and (gaps["lost_s"] == 0).all()
+    # a resume point is the end of the last final DELIVERED before the drop: the cut itself, or
+    # (when its final was still being decoded) an earlier one, itself a cut after the first
+    assert set(gaps["resume_ms"]) & set(cuts), "no connection resumed inside speech"
+    assert finals(faulty) == want
