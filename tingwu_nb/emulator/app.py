@@ -63,7 +63,7 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     ``app.state.analysis`` is the :class:`~tingwu_nb.emulator.analysis.service.AnalysisService`
     (``config.analysis_engine`` and the one analysis worker), to be closed on shutdown too.
     """
-    store = store if store is not None else TaskStore()
+    store = store if store is not None else TaskStore(config.spool_dir)
     if config.speech_engine == "loadtest" and getattr(engine, "name", None) != "loadtest":
         from tingwu_nb.emulator.engine.loadtest import LoadTestEngine
 
@@ -232,6 +232,7 @@ class Emulator:
             thread.join(timeout=10)
         streams.shutdown()
         self.app.state.analysis.close()
+        self.store.close()  # every task's spooled audio file is deleted
         self._thread = None
         self._server = None
         self._loop = None

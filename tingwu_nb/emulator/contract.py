@@ -237,6 +237,9 @@ class EmulatorConfig:
     speech_engine: Literal["whisper", "loadtest"] = "whisper"
     # At most this many analysis jobs wait for the one analysis thread (AnalysisWorker).
     analysis_max_pending: int = 64
+    # where each task's received audio is spooled (emulator/spool.py, nameless temporary files);
+    # None: the system temp dir. Audio is never kept in memory (a day of 16 kHz pcm is 2.7 GB).
+    spool_dir: str | None = None
     # faults injected into every task (emulator/faults.py); Emulator.inject overrides one task's
     faults: FaultPlan = field(default_factory=FaultPlan)
     url_signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)

@@ -138,6 +138,8 @@ class StreamHandler:
             if not self.session.finished and self.choices.reconnect_resume == "last_final" \
                     and self.choices.time_continues_across_reconnect:
                 self.record.rewind(self.outbox.sent_upto)  # the next connection resumes there
+            if self.record.phase == "done":  # stopped and post-processed while this stream lingered
+                self.record.release_audio()
             await self._close(DROP_CLOSE_CODE if self._dropped else None)
             await self.outbox.aclose()
             self._done.set()

@@ -3,8 +3,8 @@
 Spec ``tingwu-rest-api.md`` §2-§6. Every API request goes through the same gate, in
 the cloud's order: ACS3 signature (§6.4) -> per-AccessKey QPS (§5.5) -> ``x-acs-action``
 cross-check (§6.4 step 6) -> body validation with ``BRK.*`` codes (§5.2). Result files
-are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3).
-UNCONFIRMED behaviour follows :class:`~tingwu_nb.emulator.contract.ContractChoices`.
+are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3), their
+JSON made on a worker thread. UNCONFIRMED behaviour: :class:`~tingwu_nb.emulator.contract.ContractChoices`.
 
 Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``; the phrases APIs
 (rest §9, :mod:`~tingwu_nb.emulator.phrases`) pass the same gate through ``_RestApi.serve``.
@@ -56,6 +56,10 @@ def default_ws_url(request: Request, record: TaskRecord) -> str:
     """``ws(s)://<host:port>/api/ws/v1?mc=<join token>`` for the host the client called."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return f"{scheme}://{_host(request)}/api/ws/v1?mc={record.join_token}"
+
+
+def serialise(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
 class _RestApi:
@@ -251,6 +255,8 @@ class _RestApi:
         finally:
             record.phase = "done"
             record.completed_at = self._clock()
+            if not record.stream_active:  # else the stream handler releases it when it ends
+                record.release_audio()
             record.notify("TaskStatus")
 
     # -- GetTaskInfo -----------------------------------------------------------
@@ -308,11 +314,10 @@ class _RestApi:
         return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
 
     def _oss_error(self, request: Request, status: int, code: str, message: str, rid: str) -> Response:
-        host = escape(_host(request))
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
             f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
-            f"  <RequestId>{rid}</RequestId>\n  <HostId>{host}</HostId>\n</Error>\n"
+            f"  <RequestId>{rid}</RequestId>\n  <HostId>{escape(_host(request))}</HostId>\n</Error>\n"
         )
         return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
 
@@ -333,21 +338,21 @@ class _RestApi:
             )
         if self._clock() > int(expires):
             return self._oss_error(request, 403, "AccessDenied", "Request has expired.", rid)
-        found = self._lookup_file(request.path_params["task_id"], request.path_params["name"])
+        found = await self._lookup_file(request.path_params["task_id"], request.path_params["name"])
         if found is None:
             return self._oss_error(request, 404, "NoSuchKey", "The specified key does not exist.", rid)
         content, media_type = found
         return Response(content, media_type=media_type, headers={"x-oss-request-id": rid})
 
-    def _lookup_file(self, task_id: str, name: str) -> tuple[bytes, str] | None:
+    async def _lookup_file(self, task_id: str, name: str) -> tuple[bytes, str] | None:
         record = self.store.get(task_id)
         if record is None:
             return None
         tid = re.escape(task_id)
         match = re.fullmatch(rf"{tid}_(?P<kind>[A-Za-z]+)_\d{{14}}\.json", name)
         if match and match["kind"] in record.results:
-            doc = json.dumps(record.results[match["kind"]], ensure_ascii=False).encode("utf-8")
-            return doc, "application/json"
+            # a day's Transcription is tens of MB of JSON: serialised on a thread, never on the loop
+            return await asyncio.to_thread(serialise, record.results[match["kind"]]), "application/json"
         if re.fullmatch(rf"{tid}_\d{{14}}\.mp3", name) and record.output_mp3 in record.files:
             return record.files[record.output_mp3], "audio/mpeg"
         return None
@@ -373,7 +378,7 @@ def rest_routes(
             after ``choices.postprocess_delay_s``; when it raises, FAILED.
         clock: epoch seconds, for signatures' date skew, QPS buckets and URL expiry.
         ws_url_for: builds ``MeetingJoinUrl`` (default ``ws://<host>/api/ws/v1?mc=<token>``).
-        sleep: used for the post-processing delay.
+        sleep: used for the post-processing delay (``choices.postprocess_delay_s``).
         callbacks: posts progressive callbacks (rest §5.7) for the tasks of ``store``; whoever
             serves the routes must ``await callbacks.aclose()`` on shutdown.
         phrases: hot-word lists for the phrases APIs (rest §9; a new empty store by default).

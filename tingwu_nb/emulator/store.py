@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tingwu_nb.emulator.spool import PcmSpool
+
 __all__ = ["Listener", "ResultMap", "TaskRecord", "TaskStore"]
 
 Listener = Callable[["TaskRecord", str], None]
@@ -74,7 +76,8 @@ class TaskRecord:
     stopped_at: float | None = None
     completed_at: float | None = None
     sentences: list[Any] = field(default_factory=list, repr=False)
-    pcm: bytearray = field(default_factory=bytearray, repr=False)
+    # the audio received so far, s16le, spooled to a temporary file (emulator/spool.py)
+    pcm: PcmSpool = field(default_factory=PcmSpool, repr=False)
     results: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     output_mp3: str | None = None
@@ -100,7 +103,11 @@ class TaskRecord:
         to the end of the last of them, so the next connection continues from there."""
         del self.sentences[sentences_sent:]
         end_ms = self.sentences[-1]["end_ms"] if self.sentences else 0
-        del self.pcm[end_ms * self.sample_rate // 1000 * 2:]
+        self.pcm.truncate(end_ms * self.sample_rate // 1000 * 2)
+
+    def release_audio(self) -> None:
+        """Delete the spooled audio (the task is finished, or the emulator stops)."""
+        self.pcm.close()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # results always stays a ResultMap, so listeners hear every result, however it is set
@@ -132,7 +139,8 @@ class TaskRecord:
 class TaskStore:
     """Task records by TaskId and by MeetingJoinUrl ``mc`` token."""
 
-    def __init__(self) -> None:
+    def __init__(self, spool_dir: str | None = None) -> None:
+        self.spool_dir = spool_dir  # where each task's audio is spooled (None: the system temp dir)
         self._by_id: dict[str, TaskRecord] = {}
         self._by_token: dict[str, TaskRecord] = {}
         self._listeners: list[Listener] = []  # shared by every record (see TaskRecord.notify)
@@ -167,6 +175,7 @@ class TaskStore:
             join_token=secrets.token_urlsafe(32),
             created_at=now,
             listeners=self._listeners,
+            pcm=PcmSpool(self.spool_dir),
         )
         self._by_id[record.task_id] = record
         self._by_token[record.join_token] = record
@@ -182,6 +191,11 @@ class TaskStore:
         if record is not None and secrets.compare_digest(record.join_token, token):
             return record
         return None
+
+    def close(self) -> None:
+        """Release every task's spooled audio (the emulator stops); the records stay readable."""
+        for record in self:
+            record.release_audio()
 
     def __iter__(self) -> Iterator[TaskRecord]:
         return iter(list(self._by_id.values()))

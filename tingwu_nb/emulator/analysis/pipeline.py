@@ -265,7 +265,7 @@ async def run_analysis(record: Any, features: Sequence[Feature], service: Any, t
                 if fell:
                     entry["fallbacks"].append(part)
             started = time.perf_counter()
-            document = feature.build(got)
+            document = await service.worker.run(feature.build, got)  # big for a long meeting: off the loop
             entry["seconds"] = round(entry["seconds"] + time.perf_counter() - started, 4)
         except Exception as exc:  # noqa: BLE001 - one feature's failure must not stop the others
             log.error("%s for task %s failed: %s", feature.key, record.task_id, type(exc).__name__)

@@ -76,11 +76,11 @@ def build_transcription(
     }
 
 
-def _speakers(record: TaskRecord, audio: np.ndarray) -> list[str | None]:
+def _speakers(record: TaskRecord, sentences: Sequence[dict[str, Any]], audio: np.ndarray) -> list[str | None]:
     options = (record.parameters or {}).get("Transcription") or {}
-    if not options.get("DiarizationEnabled") or not record.sentences:
-        return [None] * len(record.sentences)
-    spans = [(s["start_ms"], s["end_ms"]) for s in record.sentences]
+    if not options.get("DiarizationEnabled") or not sentences:
+        return [None] * len(sentences)
+    spans = [(s["start_ms"], s["end_ms"]) for s in sentences]
     count = (options.get("Diarization") or {}).get("SpeakerCount") or None
     return list(diarize(audio, spans, sample_rate=record.sample_rate, speaker_count=count))
 
@@ -117,6 +117,27 @@ def paragraph_sentence_ids(transcription: dict[str, Any]) -> list[list[int]]:
     return [list(dict.fromkeys(w["SentenceId"] for w in p["Words"])) for p in transcription["Transcription"]["Paragraphs"]]
 
 
+def _documents(record: TaskRecord, sentences: list[dict[str, Any]], audio: np.ndarray, translation_layout: str,
+               analysis: bool, choices: Any) -> tuple[dict[str, Any], dict[str, Any] | None, Any, list[Any]]:
+    """Runs on a worker thread: speakers, the Transcription, the Translation and the analysis plan.
+
+    Returns ``(transcription, translation or None, transcript or None, features)``.
+    """
+    params = record.parameters or {}
+    speakers = _speakers(record, sentences, audio)
+    duration_ms = int(len(audio) * 1000 / record.sample_rate)
+    transcription = build_transcription(record.task_id, sentences, speakers, duration_ms=duration_ms)
+    translation = None
+    if params.get("TranslationEnabled"):
+        translation = build_translation(record.task_id, transcription, sentences, layout=translation_layout)
+    t, features = None, []
+    if analysis:
+        texts, detected = [s["text"] for s in sentences], [s.get("language") for s in sentences]
+        t = transcript_of(transcription, sentences, transcript_language(record.language, texts, detected))
+        features = plan(record.task_id, params, t, paragraph_sentence_ids(transcription), choices)
+    return transcription, translation, t, features
+
+
 async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs", analysis: Any = None,
                       choices: Any = None) -> None:
     """Fill ``record.files`` and ``record.results`` for a stopped realtime record.
@@ -125,26 +146,25 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
     ``choices`` (the ContractChoices) turn on the post-meeting results the task asked for; the
     awaiting caller marks the task COMPLETED when this returns, FAILED when it raises
     (:class:`~tingwu_nb.emulator.analysis.pipeline.AnalysisFailed` after the other results).
+    Every step that grows with the recording (mp3, diarization, building the documents) runs on
+    a worker thread over the spooled audio, so the event loop keeps answering meanwhile.
     """
     delay = getattr(getattr(record.faults, "plan", None), "postprocess_delay_s", 0.0)
     if delay:
         await asyncio.sleep(delay)  # injected fault (emulator/faults.py): post-processing starts late
     params = record.parameters or {}
-    pcm = np.frombuffer(bytes(record.pcm), dtype="<i2")
-    duration_ms = int(len(pcm) * 1000 / record.sample_rate)
-    if ((params.get("Transcoding") or {}).get("TargetAudioFormat") or "").lower() == "mp3" and len(pcm):
-        data = await asyncio.to_thread(encode, pcm, record.sample_rate, "mp3", bitrate=MP3_BITRATE)
+    audio = record.pcm.samples()  # mapped from the spool file, not read into memory
+    if ((params.get("Transcoding") or {}).get("TargetAudioFormat") or "").lower() == "mp3" and len(audio):
+        data = await asyncio.to_thread(encode, audio, record.sample_rate, "mp3", bitrate=MP3_BITRATE)
         name = f"{record.task_id}.mp3"
         record.files[name] = data
         record.output_mp3 = name
-    speakers = await asyncio.to_thread(_speakers, record, pcm)
-    transcription = build_transcription(record.task_id, record.sentences, speakers, duration_ms=duration_ms)
+    wanted = analysis is not None and choices is not None
+    transcription, translation, t, features = await asyncio.to_thread(
+        _documents, record, list(record.sentences), audio, translation_layout, wanted, choices)
+    del audio
     record.results["Transcription"] = transcription
-    if params.get("TranslationEnabled"):
-        record.results["Translation"] = build_translation(record.task_id, transcription, record.sentences,
-                                                          layout=translation_layout)
-    if analysis is not None and choices is not None:
-        texts, detected = [s["text"] for s in record.sentences], [s.get("language") for s in record.sentences]
-        t = transcript_of(transcription, record.sentences, transcript_language(record.language, texts, detected))
-        features = plan(record.task_id, params, t, paragraph_sentence_ids(transcription), choices)
+    if translation is not None:
+        record.results["Translation"] = translation
+    if wanted:
         await run_analysis(record, features, analysis, t)
