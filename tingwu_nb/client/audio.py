@@ -23,8 +23,8 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from tingwu_nb.client.audiofile import (
@@ -39,6 +39,9 @@ from tingwu_nb.client.audiofile import (
 from tingwu_nb.client.bitstream import adts_header, group_frames, mpeg_header, repage_speex, stream_units
 from tingwu_nb.client.pacing import ALIGN_S, TICK_S, Frame, PacingReport, SharedClock, paced, shared_sleep
 from tingwu_nb.errors import AudioError, EncoderUnavailable
+
+if TYPE_CHECKING:  # PyAV loads (~40 ms, ~20 MB) only in the functions that decode/encode
+    import av
 
 __all__ = [
     "ALIGN_S",
@@ -83,6 +86,8 @@ def _check_pcm(pcm: np.ndarray, sample_rate: int, fmt: str) -> np.ndarray:
 
 
 def _av_frame(pcm: np.ndarray, sample_rate: int) -> av.AudioFrame:
+    import av
+
     frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm)[None, :], format="s16", layout="mono")
     frame.sample_rate = sample_rate
     return frame
@@ -91,6 +96,8 @@ def _av_frame(pcm: np.ndarray, sample_rate: int) -> av.AudioFrame:
 def _mux(
     pcm: np.ndarray, sample_rate: int, container_fmt: str, codec: str, bitrate: int, options: dict
 ) -> bytes:
+    import av
+
     buf = io.BytesIO()
     with av.open(buf, "w", format=container_fmt, options=options) as out:
         stream = out.add_stream(codec, rate=sample_rate, layout="mono")

@@ -20,14 +20,16 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
 
 from tingwu_nb.client.audiotimeline import AudioGap, RawClock, Timeline
 from tingwu_nb.client.bitstream import adts_header, mpeg_header
 from tingwu_nb.errors import AudioError, AudioWarning
+
+if TYPE_CHECKING:  # PyAV loads (~40 ms, ~20 MB) only in the functions that decode/encode
+    import av
 
 __all__ = ["STREAM_RATES", "AudioGap", "AudioInfo", "DecodedAudio", "decode_audio", "load_pcm", "probe"]
 
@@ -128,6 +130,8 @@ def _read_head(name: str) -> tuple[bytes, int]:
 
 def _open(source: str | os.PathLike | bytes) -> tuple[str, av.container.InputContainer, int]:
     """Open ``source`` for demuxing; return (name for messages, container, size in bytes)."""
+    import av
+
     if isinstance(source, (bytes, bytearray, memoryview)):
         name, data = "<bytes>", bytes(source)
         if not data:
@@ -176,6 +180,8 @@ def _frames(name: str, container: av.container.InputContainer, size: int, notes:
     ``data`` (the file's bytes) lets raw MP3 / ADTS streams find bytes FFmpeg skipped. Refuses
     data that decodes to nothing; a file whose demuxing stops early adds a note.
     """
+    import av
+
     stream = container.streams.audio[0]
     fmt = container.format.name
     raw = RawClock(_RAW_STREAMS[fmt], data) if fmt in _RAW_STREAMS else None
@@ -302,6 +308,8 @@ def decode_audio(source: str | os.PathLike | bytes, *, sample_rate: int = 16000,
     """
     if sample_rate not in STREAM_RATES:
         raise ValueError(f"sample_rate must be 8000 or 16000 (Tingwu's rates), got {sample_rate!r}")
+    import av
+
     name, container, size = _open(source)
     resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
     sink = _Spool() if spool else _Parts()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["AudioGap", "RawClock", "Timeline"]
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from tingwu_nb.client.download import MP3, download_results, result_document
 from tingwu_nb.errors import TingwuError
-from tingwu_nb.results.catalog import all_frames
 from tingwu_nb.session.recorder import SessionWriter
 
 __all__ = ["collect", "error_record", "note_results_ready", "target_languages", "write_tables"]
@@ -86,6 +85,8 @@ def note_results_ready(writer: SessionWriter, info: Any) -> None:
 def write_tables(writer: SessionWriter, kinds: list[str]) -> None:
     """Every non-empty table of the saved result files as ``<name>.parquet`` (sentences and words
     always, when there is a Transcription file), parsing each file once."""
+    from tingwu_nb.results.catalog import all_frames  # pandas + pyarrow: only once results are in
+
     docs = {kind: json.loads((writer.directory / "results" / f"{kind}.json").read_text(encoding="utf-8"))
             for kind in kinds}
     for name, frame in all_frames(docs, target_languages(writer.meta)).items():

@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tingwu_nb.client.replay import Gap
+
+if TYPE_CHECKING:  # pandas loads only when the table is read: the streaming path stays light
+    import pandas as pd
 
 __all__ = ["GAP_COLUMNS", "GAPS_FILE", "append_gap", "read_gaps"]
 
@@ -33,6 +35,8 @@ def append_gap(directory: Path, gap: Gap) -> None:
 
 def read_gaps(directory: Path) -> pd.DataFrame:
     """The gaps table of a session directory (``GAP_COLUMNS``; empty when nothing dropped)."""
+    import pandas as pd
+
     path = Path(directory) / GAPS_FILE
     if not path.exists() or not path.stat().st_size:
         return pd.DataFrame(columns=list(GAP_COLUMNS))
