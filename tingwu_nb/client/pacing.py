@@ -32,9 +32,12 @@ MAX_SPEED = 10.0
 TICK_S = 0.005
 #: Grid on which :func:`tingwu_nb.client.stream.stream_frames_to` starts each stream's schedule
 #: (``paced(align_s=...)``): frames due on the grid land exactly on :func:`shared_sleep` slots, so
-#: at 1x with 100 ms frames all streams of a process share at most 5 wake-ups per 100 ms and
-#: pay no rounding lag; the first frame waits less than this.
-ALIGN_S = 0.02
+#: at 1x with 100 ms frames (spec rt §5.2) all streams of a process wake together, once per
+#: 100 ms, and pay no rounding lag; the first frame waits less than this. The session writer's
+#: flush timers use the same grid. One wake-up costs ~200 us of CPU on the 2-core test VM, more
+#: than sending a frame: with a 20 ms grid, 10 streams cost 2.7x as much per stream-minute
+#: (benchmarks/bench_client_cost.py).
+ALIGN_S = 0.1
 _EARLY = 0.05  # fraction of a slot a shared sleep may end early: absorbs float error on grid deadlines
 
 

@@ -356,9 +356,9 @@ async def stream_frames_to(
 
     The default ``sleep`` is :func:`tingwu_nb.client.pacing.shared_sleep`: all streams of a
     process wake from one timer per 5 ms slot instead of one timer per frame per stream, and
-    each schedule starts on the :data:`~tingwu_nb.client.pacing.ALIGN_S` (20 ms) grid, so at 1x
-    100 ms frames of any number of streams fall into at most 5 wake-ups per 100 ms, with no
-    rounding lag (the first frame waits < 20 ms for the grid).
+    each schedule starts on the :data:`~tingwu_nb.client.pacing.ALIGN_S` (100 ms) grid, so at 1x
+    100 ms frames of any number of streams share one wake-up per 100 ms, with no rounding lag
+    (the first frame waits < 100 ms for the grid).
 
     ``math.inf`` ("as fast as possible") means :data:`tingwu_nb.client.pacing.MAX_SPEED`, the fastest
     speed the service accepts; a finite speed is used as given (above MAX_SPEED the emulator

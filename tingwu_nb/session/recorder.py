@@ -14,8 +14,9 @@ Layout (all text is redacted: no AccessKey secret, STS token, ``mc`` token or UR
                           speakers, translations, chapters, keywords, ...)
 
 ``session.json`` is replaced atomically at each phase. The three append-only files are
-buffered and flushed together at most :data:`FLUSH_INTERVAL_S` (1 s) after the first record
-written since the last flush (a timer on the running event loop), at every phase / metadata
+buffered and flushed together at most :data:`FLUSH_INTERVAL_S` (1 s, rounded up to the pacing
+grid, :data:`~tingwu_nb.client.pacing.ALIGN_S`) after the first record written since the last
+flush (a timer on the running event loop, due with every other writer's), at every phase / metadata
 change and at close: a crash (or a dead kernel) loses at most the last ~1 s of frames and
 events, never a phase or a status. Without a running event loop every record is written
 through at once.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import time
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tingwu_nb.client.audio import Frame
+from tingwu_nb.client.pacing import ALIGN_S
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import encode
 from tingwu_nb.redaction import redact_mapping, redact_text
@@ -214,7 +217,9 @@ class SessionWriter:
         except RuntimeError:  # no loop to run the timer: write through
             self.flush()
             return
-        self._pending = loop.call_later(self.flush_interval_s, self.flush)
+        # on the pacing grid: every writer of the process (and the frames' own wake-ups) flushes
+        # in the same loop iteration instead of one timer per session at scattered times
+        self._pending = loop.call_at(math.ceil((loop.time() + self.flush_interval_s) / ALIGN_S) * ALIGN_S, self.flush)
 
     def _redact_json(self, obj: Any, indent: int | None = None) -> str:
         text = json.dumps(redact_mapping(obj), ensure_ascii=False, indent=indent, default=str)
