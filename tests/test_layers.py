@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tingwu_nb"
 
-#: layer -> the layers it may import (besides itself). Root helpers: errors, config, samples.
+#: layer -> the layers it may import (besides itself). Root helpers: errors, config, redaction, lazy, samples.
 ALLOWED = {
     "base": set(),  # errors, config, redaction
     "contract": {"base"},
@@ -37,7 +37,7 @@ def layer_of(module: str) -> str:
     if len(parts) == 1:
         return "api"
     head = parts[1]
-    if head in ("errors", "config", "redaction"):
+    if head in ("errors", "config", "redaction", "lazy"):
         return "base"
     if head in ("cli", "clirun", "cliparams", "clicompare"):
         return "cli"

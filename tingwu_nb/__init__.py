@@ -16,8 +16,7 @@ In a Jupyter kernel ``record`` shows the live view (``view=False``: none); run i
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tingwu_nb.errors import (
     AudioError,
@@ -41,6 +40,7 @@ from tingwu_nb.errors import (
     TingwuTimeoutError,
     TransportError,
 )
+from tingwu_nb.lazy import lazy_names
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs; at run time they load lazily
     from tingwu_nb.client.audio import FORMATS, AudioInfo, Frame, load_pcm, probe, stream_frames
@@ -108,18 +108,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access and cache the value here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 
 __all__ = [

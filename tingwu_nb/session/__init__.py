@@ -12,10 +12,10 @@ it stays light: only :func:`connect` (stdlib only) loads here, the other names o
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # Eager on purpose: it also keeps ``tingwu_nb.session.connect`` the function, not the submodule.
+from tingwu_nb.lazy import lazy_names
 from tingwu_nb.session.connect import connect
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
@@ -32,18 +32,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access and cache the value here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 
 __all__ = ["Session", "connect", "parse_speed", "record", "record_sync", "recover", "run_sync"]
