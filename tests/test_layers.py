@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tingwu_nb"
 
 #: layer -> the layers it may import (besides itself). Root helpers: errors, config, redaction, lazy, samples.
 ALLOWED = {
-    "base": set(),  # errors, config, redaction
+    "base": set(),  # errors, config, redaction, lazy
     "contract": {"base"},
     "client": {"base", "contract"},
     "results": {"base", "contract"},
