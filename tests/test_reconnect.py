@@ -59,7 +59,13 @@ async def test_ten_random_drops_give_exactly_the_sentences_of_a_clean_run(engine
           f"{gaps['replayed_s'].sum():.1f} s, reconnect {gaps['reconnect_s'].median():.2f} s median")
     print(gaps[["audio_sent_ms", "resume_ms", "replayed_s", "attempts", "open_sentence"]].to_string())
     assert drops >= 5 and len(gaps) == drops  # points closer than a replay merge; each drop was survived
-    assert list(gaps.columns) == list(GAP_COLUMNS) and (gaps["lost_s"] == 0).all()
+    assert list(gaps.columns) == [*GAP_COLUMNS, "sentences_affected"] and (gaps["lost_s"] == 0).all()
+    final_spans = {i: (b, e) for i, _, b, e in finals(faulty)}
+    for row in gaps.itertuples():  # the sentences recognised again from the replayed audio
+        assert all(final_spans[i][1] > row.resume_ms and final_spans[i][0] < row.audio_sent_ms
+                   for i in row.sentences_affected)
+        if row.open_sentence is not None and row.open_sentence == row.open_sentence and row.open_sentence in final_spans:
+            assert row.open_sentence in row.sentences_affected
     assert faulty.meta["status"] == "COMPLETED" and faulty.meta["reconnects"] == drops
     got, want = finals(faulty), finals(clean)
     if fmt == "pcm":  # the replay is the same samples: exactly the same sentences, indexes and times

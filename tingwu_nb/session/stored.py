@@ -80,11 +80,16 @@ class Session:
         return out
 
     def gaps(self) -> pd.DataFrame:
-        """One row per dropped connection and its replay (see :mod:`tingwu_nb.session.gaps`);
+        """One row per dropped connection and its replay (see :mod:`tingwu_nb.session.gaps`),
+        with ``sentences_affected`` (indexes of the sentences recognised from replayed audio);
         empty when the stream never dropped."""
-        from tingwu_nb.session.gaps import read_gaps
+        from tingwu_nb.session.gaps import affected_sentences, read_gaps
 
-        return read_gaps(self.directory)
+        gaps = read_gaps(self.directory)
+        spans = [(e.index, e.begin_time_ms, e.time_ms) for e in self.events() if isinstance(e, ev.SentenceEnd)] \
+            if len(gaps) else []
+        gaps["sentences_affected"] = affected_sentences(gaps, spans) if len(gaps) else []
+        return gaps
 
     def frames(self) -> pd.DataFrame:
         """One row per audio frame sent (seq, bytes, start_ms, end_ms, mono, wall)."""
