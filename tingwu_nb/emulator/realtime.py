@@ -16,7 +16,6 @@ re-decodes are skipped. Every choice the spec leaves open is read from
 from __future__ import annotations
 
 import asyncio
-import collections
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +39,6 @@ from tingwu_nb.emulator.runtime import (
     ShuttingDown,
     SpeedGuard,
     StreamRuntime,
-    take_samples,
 )
 from tingwu_nb.emulator.store import TaskRecord
 
@@ -139,7 +137,7 @@ class StreamHandler:
                     and self.choices.time_continues_across_reconnect:
                 self.record.rewind(self.outbox.sent_upto)  # the next connection resumes there
             if self.record.phase == "done":  # stopped and post-processed while this stream lingered
-                self.record.release_audio()
+                await asyncio.to_thread(self.record.release_audio)
             await self._close(DROP_CLOSE_CODE if self._dropped else None)
             await self.outbox.aclose()
             self._done.set()
@@ -220,9 +218,11 @@ class StreamHandler:
         return False
 
     def _queue_pcm(self, pcm: np.ndarray) -> None:
+        """Spool the samples and tell the worker how many arrived (the queue holds counts, not
+        audio: a client far ahead of recognition costs disk, not memory)."""
         if len(pcm):
             self.record.pcm.extend(pcm.astype("<i2").tobytes())
-            self.queue.put_nowait(pcm)
+            self.queue.put_nowait(len(pcm))
 
     async def _decode_failed(self, exc: DecodeError) -> None:
         code = getattr(exc, "code", 40270003)
@@ -236,7 +236,7 @@ class StreamHandler:
         the emulator shuts down or recognition raises (the receive loop then sees the close).
         """
         chunk = FEED_CHUNK_MS * self.record.sample_rate // 1000
-        backlog: collections.deque[np.ndarray] = collections.deque()
+        fed, backlog = self.pcm_offset, 0  # spool position of the next sample to feed; samples waiting
         stop = False
         try:
             while True:
@@ -247,9 +247,11 @@ class StreamHandler:
                     if item is _STOP:
                         stop = True
                     else:
-                        backlog.append(item)
+                        backlog += item
                 if backlog:
-                    pcm = take_samples(backlog, chunk)
+                    take = min(chunk, backlog)
+                    pcm = np.frombuffer(self.record.pcm[fed * 2:(fed + take) * 2], dtype="<i2")
+                    fed, backlog = fed + take, backlog - take
                     behind = bool(backlog) or not self.queue.empty()
                     await self._emit(await self.runtime.run(self.recognizer.feed, pcm, skip_interim=behind))
                 elif stop:

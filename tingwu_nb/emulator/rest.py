@@ -256,7 +256,7 @@ class _RestApi:
             record.phase = "done"
             record.completed_at = self._clock()
             if not record.stream_active:  # else the stream handler releases it when it ends
-                record.release_audio()
+                await asyncio.to_thread(record.release_audio)  # freeing a day's file takes a while
             record.notify("TaskStatus")
 
     # -- GetTaskInfo -----------------------------------------------------------
