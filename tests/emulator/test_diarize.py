@@ -173,3 +173,16 @@ def test_online_silence_and_tiny_segments():
     od = OnlineDiarizer()
     got = [od.add(np.zeros(n, dtype=np.int16)) for n in (8000, 100, 0)]
     assert got == ["1", "1", "1"]
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_few_turns_without_speaker_count(sample, rate):
+    """2-5 turns and no speaker_count: too few for silhouettes (they chose one speaker for three
+    voices); the live same-voice test counts the voices instead."""
+    pcm, spans, speakers = sample
+    audio = pcm if rate == 16000 else to_8k(pcm)
+    for n in range(2, 6):
+        got = diarize(audio, spans[:n], sample_rate=rate)
+        assert len(set(got)) == len(set(speakers[:n])) and best_accuracy(got, speakers[:n]) == 1.0, (n, got)
+    one_voice = [s for s, who in zip(spans, speakers, strict=True) if who == "2"][:3]
+    assert diarize(audio, one_voice, sample_rate=rate) == ["1"] * 3

@@ -5,8 +5,9 @@ median and spread of its pitch (autocorrelation F0, in semitones) — 42 numbers
 clusters segments of one recording after the meeting (spec ``offline-engine.md`` §4): only
 segments of at least 1 s are clustered (Ward linkage on standardised features without c0, the
 number of speakers chosen by cosine silhouette unless given; euclidean silhouette picked 2 or 4
-on the 3-voice sample meeting, cosine picks 3 at 16 and 8 kHz), shorter ones join the nearest
-centroid.
+on the 3-voice sample meeting, cosine picks 3 at 16 and 8 kHz; below
+:data:`SILHOUETTE_MIN_SEGMENTS` long segments by the live same-voice test instead), shorter ones
+join the nearest centroid.
 :class:`OnlineDiarizer` gives provisional live labels for ``SentenceEnd.speaker_id`` by
 re-clustering everything seen so far and keeping already-issued labels. Standardised features and
 silhouettes need many segments, so live clustering uses an absolute same-voice test instead
@@ -35,6 +36,10 @@ MIN_CLUSTER_MS = 1000
 # Below this cosine silhouette, k >= 2 explains the data no better than one speaker (measured on the
 # sample meeting: single-speaker subsets score <= 0.26, two- and three-speaker sets >= 0.29).
 SINGLE_SPEAKER_SILHOUETTE = 0.27
+# With fewer long segments than this, silhouettes are meaningless (on the sample's first 2-5 turns they
+# chose one speaker for 2-3 voices): the number of speakers then comes from the live same-voice test below
+# (delta-BIC + pitch), which separates voices from the second sentence on.
+SILHOUETTE_MIN_SEGMENTS = 6
 # Live clustering (OnlineDiarizer): two segments are one voice when the per-frame delta-BIC of one pooled
 # full-covariance Gaussian over MFCC c1..c19 vs one per segment is below this (average linkage). Chosen on
 # the sample plus 10 synthetic espeak-ng meetings (2-4 voices): at 16 kHz 0.5 (0.4 and 0.6 are 0-4 points
@@ -194,9 +199,23 @@ def diarize(
     if not segments:
         return []
     x = _to16k(audio, sample_rate)
-    feats = np.stack([embed(x[int(a) * 16: max(int(a) * 16 + 1, int(b) * 16)]) for a, b in segments])
+    cuts = [x[int(a) * 16: max(int(a) * 16 + 1, int(b) * 16)] for a, b in segments]
+    feats = np.stack([embed(cut) for cut in cuts])
     durations = [int(b) - int(a) for a, b in segments]
+    long_cuts = [cut for cut, d in zip(cuts, durations, strict=True) if d >= MIN_CLUSTER_MS]
+    if not speaker_count and len(long_cuts) < SILHOUETTE_MIN_SEGMENTS:
+        speaker_count = _voice_count(long_cuts or cuts, sample_rate, max_speakers)
     return _first_appearance(_cluster(feats, durations, speaker_count, max_speakers))
+
+
+def _voice_count(cuts: Sequence[np.ndarray], sample_rate: int, max_speakers: int) -> int:
+    """Number of voices among a few 16 kHz segments by the live same-voice test (see OnlineDiarizer)."""
+    voices = [_voice(cut) for cut in cuts]
+    dist = np.zeros((len(voices), len(voices)))
+    for i in range(1, len(voices)):
+        dist[i, :i] = dist[:i, i] = _bic_distances(voices[i], voices[:i])
+    threshold = BIC_SAME_VOICE if sample_rate >= SR else BIC_SAME_VOICE_NARROWBAND
+    return int(_threshold_clusters(dist, threshold, max_speakers).max()) + 1 if len(voices) else 1
 
 
 @dataclass(frozen=True)
