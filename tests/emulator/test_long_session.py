@@ -9,6 +9,7 @@ speed limit off as in benchmarks/bench_day.py) over loopback, real httpx and web
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from dataclasses import fields
@@ -207,3 +208,28 @@ async def test_a_dropped_connection_rewinds_the_spool_to_the_last_final(tmp_path
     assert len(doc["Transcription"]["AudioSegments"]) == len(ends) == int(66 / UNIT_S)
     base = ContractChoices().sentence_index_base  # each sentence once, none missing
     assert [e.index for e in ends] == list(range(base, base + len(ends)))
+
+
+def test_spool_truncates_overwrites_and_keeps_earlier_mappings(tmp_path):
+    """The spool itself: appends, slices, a rewind that the next append overwrites, a mapping
+    taken before the rewind and the close that stays readable, and no named file ever."""
+    spool = PcmSpool(tmp_path)
+    assert len(spool) == 0 and spool.samples().size == 0 and spool[0:10] == b"" and spool.file_size() == 0
+    first = np.arange(1000, dtype="<i2")
+    spool.extend(first.tobytes())
+    before = spool.samples()
+    spool.truncate(600)  # rewind to sample 300
+    spool.extend(np.full(100, -7, dtype="<i2").tobytes())
+    assert len(spool) == 800 and spool.file_size() == 2000  # the file never shrinks while open
+    assert np.array_equal(spool.samples(), np.concatenate([first[:300], np.full(100, -7, dtype="<i2")]))
+    assert spool[598:602] == first[299:300].tobytes() + np.int16(-7).tobytes()
+    assert len(before) == 1000 and before[350] == -7 and before[500] == 500  # the same file: a later overwrite shows through
+    assert os.listdir(tmp_path) == [] and len(set(spool_fds(tmp_path))) == 1  # one nameless file
+    spool.close()
+    spool.close()
+    assert spool.closed and spool[0:10] == b"" and int(before[999]) == 999  # the mapping holds the file...
+    del before
+    gc.collect()
+    assert spool_fds(tmp_path) == []  # ... until it is gone; then the kernel frees the file
+    with pytest.raises(ValueError):
+        spool.extend(b"\0\0")

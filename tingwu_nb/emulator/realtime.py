@@ -3,8 +3,8 @@
 One :class:`StreamHandler` per connection. A receive loop feeds text and binary frames to
 :class:`tingwu_nb.contract.protocol.ServerSession` (which validates commands and ids), enforces the
 idle timeout, decodes the task's stream format and enforces the sending speed limit
-(:class:`~tingwu_nb.emulator.runtime.SpeedGuard`). A worker feeds the decoded audio to the
-streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's decode threads
+(:class:`~tingwu_nb.emulator.runtime.SpeedGuard`), and spools the audio to the task's file
+(``TaskRecord.pcm``). A worker reads it back and feeds it to the streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's decode threads
 (:class:`~tingwu_nb.emulator.runtime.StreamRuntime`) and sends the SentenceBegin /
 TranscriptionResultChanged / SentenceEnd events after each chunk, so finals keep flowing
 while audio arrives faster than it is recognised; while such a backlog exists, interim

@@ -58,7 +58,7 @@ def default_ws_url(request: Request, record: TaskRecord) -> str:
     return f"{scheme}://{_host(request)}/api/ws/v1?mc={record.join_token}"
 
 
-def serialise(document: Mapping[str, Any]) -> bytes:
+def serialise(document: Mapping[str, Any]) -> bytes:  # a result file's bytes; runs on a worker thread
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
