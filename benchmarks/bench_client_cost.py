@@ -76,7 +76,7 @@ def serve(port_file: str, sentence_s: float) -> None:
     from websockets.asyncio.server import serve as ws_serve
 
     from tingwu_nb.contract import events as ev
-    from tingwu_nb.contract.protocol import ServerSession
+    from tingwu_nb.contract.server_session import ServerSession
     from tingwu_nb.emulator.handshake import first_occurrence
 
     sentence_bytes = int(sentence_s * RATE * 2)

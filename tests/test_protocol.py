@@ -10,7 +10,8 @@ import pytest
 
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.codec import decode, encode
-from tingwu_nb.contract.protocol import TRANSITIONS, ClientSession, Role, ServerSession, State
+from tingwu_nb.contract.protocol import TRANSITIONS, ClientSession, Role, State
+from tingwu_nb.contract.server_session import ServerSession
 from tingwu_nb.errors import ConfigError, LocalProtocolError, RemoteProtocolError
 
 ID_A, ID_B = "a" * 32, "b" * 32

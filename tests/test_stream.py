@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions
-from tingwu_nb.contract.protocol import ServerSession
+from tingwu_nb.contract.server_session import ServerSession
 from tingwu_nb.errors import LocalProtocolError, TaskFailedError, TingwuTimeoutError, TransportError
 
 pytestmark = pytest.mark.network

@@ -11,7 +11,7 @@ from tingwu_nb.client.audio import Frame
 from tingwu_nb.client.pacing import SharedClock, paced, shared_sleep
 from tingwu_nb.client.stream import RealtimeStream, StreamOptions, stream_frames_to
 from tingwu_nb.contract import events as ev
-from tingwu_nb.contract.protocol import ServerSession
+from tingwu_nb.contract.server_session import ServerSession
 
 
 async def _offer_and_audio(options: StreamOptions | None) -> tuple[str | None, int]:

@@ -1,7 +1,7 @@
 """The emulator's WebSocket join URL: the server role of the realtime protocol, driven for real.
 
 One :class:`StreamHandler` per connection. A receive loop feeds text and binary frames to
-:class:`tingwu_nb.contract.protocol.ServerSession` (which validates commands and ids), enforces the
+:class:`tingwu_nb.contract.server_session.ServerSession` (which validates commands and ids), enforces the
 idle timeout, decodes the task's stream format and enforces the sending speed limit
 (:class:`~tingwu_nb.emulator.runtime.SpeedGuard`), and spools the audio to the task's file
 (``TaskRecord.pcm``). A worker reads it back and feeds it to the streaming recogniser in chunks of at most :data:`FEED_CHUNK_MS` on the app's decode threads
@@ -24,7 +24,7 @@ import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tingwu_nb.contract import events as ev
-from tingwu_nb.contract.protocol import ServerSession
+from tingwu_nb.contract.server_session import ServerSession
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.engine.codecs import DecodeError, StreamDecoder
 from tingwu_nb.emulator.engine.diarize import OnlineDiarizer

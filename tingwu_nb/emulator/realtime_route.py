@@ -14,7 +14,7 @@ from typing import Any
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket
 
-from tingwu_nb.contract.protocol import ServerSession
+from tingwu_nb.contract.server_session import ServerSession
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.faults import FaultPlan, FaultState
 from tingwu_nb.emulator.realtime import StreamHandler
