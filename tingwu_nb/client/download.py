@@ -12,12 +12,16 @@ the emulator); calling GetTaskInfo again returns fresh ones. :func:`download_res
   files that hit it at the same time and tries again with the fresh link, at most
   ``max_refreshes`` times per file;
 * never stops the other files when one fails: the failures come back in
-  :attr:`Downloads.errors` and :meth:`Downloads.raise_first` raises the first.
+  :attr:`Downloads.errors` and :meth:`Downloads.raise_first` raises the first;
+* streams the kinds named in ``to_disk`` (the mp3: 1.4 GB for a day) straight into their files
+  in chunks (``TingwuClient.fetch_file``: via ``<name>.part``, renamed once whole), never into
+  memory; they come back in :attr:`Downloads.saved`.
 
 ```python
 final = await client.wait_for_task(task_id)
-got = await download_results(client, final)
+got = await download_results(client, final, to_disk={MP3: Path("results/meeting.mp3")})
 for kind, data in got.files.items(): ...      # save them (bytes, no URL, no signature)
+got.saved[MP3]                                # already on disk, complete
 got.raise_first()                             # then report what could not be downloaded
 ```
 
@@ -28,9 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from tingwu_nb.client.taskinfo import TaskInfo
 from tingwu_nb.errors import ServiceError, ThrottledError, TingwuError, TransportError
@@ -42,12 +47,15 @@ __all__ = ["MP3", "REFUSED_CODES", "Downloads", "ResultSource", "download_result
 MP3 = "OutputMp3Path"
 #: OSS error codes meaning "this link no longer opens the file" (get a fresh one).
 REFUSED_CODES = frozenset({"AccessDenied", "SignatureDoesNotMatch", "NoSuchKey", "InvalidAccessKeyId"})
+_T = TypeVar("_T")
 
 
 class ResultSource(Protocol):
     """What :func:`download_results` needs from a client (``TingwuClient`` has both)."""
 
     def fetch_bytes(self, url: str) -> Awaitable[bytes]: ...
+
+    def fetch_file(self, url: str, path: Path) -> Awaitable[int]: ...  # only for ``to_disk`` kinds
 
     def get_task_info(self, task_id: str) -> Awaitable[TaskInfo]: ...
 
@@ -84,6 +92,7 @@ class Downloads:
     """What :func:`download_results` got.
 
     ``files``: kind (``Transcription``, ..., :data:`MP3`) -> the raw bytes as served.
+    ``saved``: kind -> the file it was streamed into (the kinds of ``to_disk``), complete.
     ``errors``: kind -> why it could not be downloaded (the message names the kind).
     ``info``: the latest TaskInfo (the renewed one after a refresh).
     ``refreshes``: GetTaskInfo calls made to renew stale links.
@@ -91,6 +100,7 @@ class Downloads:
 
     info: TaskInfo
     files: dict[str, bytes] = field(default_factory=dict)
+    saved: dict[str, Path] = field(default_factory=dict)
     errors: dict[str, TingwuError] = field(default_factory=dict)
     refreshes: int = 0
 
@@ -101,8 +111,8 @@ class Downloads:
 
     def __repr__(self) -> str:
         sizes = {kind: len(data) for kind, data in sorted(self.files.items())}
-        return (f"Downloads(task_id={self.info.task_id!r}, files={sizes}, errors={sorted(self.errors)}, "
-                f"refreshes={self.refreshes})")
+        return (f"Downloads(task_id={self.info.task_id!r}, files={sizes}, saved={sorted(self.saved)}, "
+                f"errors={sorted(self.errors)}, refreshes={self.refreshes})")
 
 
 class _Links:
@@ -133,6 +143,7 @@ async def download_results(
     concurrency: int = 4,
     max_refreshes: int = 2,
     kinds: Collection[str] | None = None,
+    to_disk: Mapping[str, Path] | None = None,
 ) -> Downloads:
     """Download every link of ``info`` (a finished task's TaskInfo); never raises for one file.
 
@@ -142,9 +153,12 @@ async def download_results(
         concurrency: downloads in flight at once.
         max_refreshes: fresh links asked for per file before giving up on it.
         kinds: only these keys (default: every ``Result`` key and :data:`MP3`).
+        to_disk: kind -> file to stream it into (``client.fetch_file``) instead of memory; the
+            file exists only once complete, and is left as it was when the download fails.
 
     Returns:
-        :class:`Downloads`: store ``files``, then call :meth:`Downloads.raise_first`.
+        :class:`Downloads`: store ``files`` (``saved`` are already stored), then call
+        :meth:`Downloads.raise_first`.
 
     An exception that is not a :class:`~tingwu_nb.errors.TingwuError` (a bug, a cancellation)
     cancels the other downloads and propagates.
@@ -156,7 +170,12 @@ async def download_results(
 
     async def one(kind: str) -> None:
         try:
-            out.files[kind] = await _fetch(client, links, kind, gate, max_refreshes)
+            path = (to_disk or {}).get(kind)
+            if path is None:
+                out.files[kind] = await _fetch(client.fetch_bytes, links, kind, gate, max_refreshes)
+            else:
+                await _fetch(lambda url: client.fetch_file(url, path), links, kind, gate, max_refreshes)
+                out.saved[kind] = path
         except TingwuError as exc:
             out.errors[kind] = exc
 
@@ -172,7 +191,8 @@ async def download_results(
     return out
 
 
-async def _fetch(client: ResultSource, links: _Links, kind: str, gate: asyncio.Semaphore, max_refreshes: int) -> bytes:
+async def _fetch(get: Callable[[str], Awaitable[_T]], links: _Links, kind: str, gate: asyncio.Semaphore,
+                 max_refreshes: int) -> _T:
     renewed = 0
     while True:
         async with gate:  # the link is read once a slot is free: the freshest one
@@ -181,7 +201,7 @@ async def _fetch(client: ResultSource, links: _Links, kind: str, gate: asyncio.S
                 status = links.info.status or "unknown"
                 raise ServiceError(f"{kind}: GetTaskInfo no longer lists this result (task {status})")
             try:
-                return await client.fetch_bytes(url)
+                return await get(url)
             except ServiceError as exc:
                 if not is_refused_link(exc) or renewed >= max_refreshes:
                     raise _named(kind, exc, renewed) from None

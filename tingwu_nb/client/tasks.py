@@ -19,15 +19,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from tingwu_nb.client.auth import AcsAuth, canonical_query
+from tingwu_nb.client.filefetch import download_to, open_download, opened
 from tingwu_nb.client.httpcheck import api_result, download_result, os_cause
 from tingwu_nb.client.ratelimit import RateLimiter, RetryPolicy, shared_limiter
 from tingwu_nb.client.taskinfo import TaskInfo, pick, str_or_none
@@ -229,6 +232,19 @@ class TingwuClient:
     async def fetch_bytes(self, url: str) -> bytes:
         """Download a result file (presigned URL, no signing); retried on 5xx/network errors."""
         return await self._with_retries("Download", "GET", lambda: self._http.get(url, auth=None), download_result)
+
+    async def fetch_file(self, url: str, path: str | os.PathLike) -> int:
+        """Stream a result file (e.g. the mp3) into ``path`` in chunks; returns its size in bytes.
+        Retried like :meth:`fetch_bytes`, a body cut short too; ``path`` appears only once whole
+        (via ``<path>.part``, removed on failure: client/filefetch.py)."""
+        async def broke_off(attempt: int, exc: httpx.HTTPError) -> None:  # the body ended early after a 200
+            self._record("Download", "GET", attempt, self._clock(), 200, None, type(exc).__name__)
+            if attempt >= self.retry.max_attempts:
+                raise self._transport_error("Download", attempt, exc) from exc
+            await self._sleep(self.retry.delay_for(attempt))
+
+        return await download_to(Path(path), lambda: self._with_retries(
+            "Download", "GET", lambda: open_download(self._http, url), opened), broke_off)
 
     async def fetch_json(self, url: str) -> dict[str, Any]:
         """Download and decode a JSON result file (see :meth:`fetch_bytes`)."""

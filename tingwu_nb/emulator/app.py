@@ -74,7 +74,7 @@ def create_app(config: EmulatorConfig, *, engine: Any = None, store: TaskStore |
     ws = functools.partial(websocket_endpoint, store=store, engine=engine, choices=config.choices, runtime=streams,
                            analysis=analysis, faults=config.faults)
     finish = functools.partial(postprocess, translation_layout=config.choices.translation_layout,
-                               analysis=analysis, choices=config.choices)
+                               analysis=analysis, choices=config.choices, spool_dir=config.spool_dir)
     callbacks = CallbackSender(config)  # posts to config.callback_url (rest §5.7)
     routes = [*rest_routes(store, config, postprocess=finish, callbacks=callbacks), WebSocketRoute("/api/ws/v1", ws)]
     app = Starlette(routes=routes)

@@ -3,8 +3,9 @@
 Spec ``tingwu-rest-api.md`` §2-§6. Every API request goes through the same gate, in
 the cloud's order: ACS3 signature (§6.4) -> per-AccessKey QPS (§5.5) -> ``x-acs-action``
 cross-check (§6.4 step 6) -> body validation with ``BRK.*`` codes (§5.2). Result files
-are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3), their
-JSON made on a worker thread. UNCONFIRMED behaviour: :class:`~tingwu_nb.emulator.contract.ContractChoices`.
+are served behind HMAC-signed, expiring URLs like the cloud's presigned OSS links (§3,
+:mod:`~tingwu_nb.emulator.result_links`), their JSON made on a worker thread, the mp3 streamed
+from its file on disk. UNCONFIRMED behaviour: :class:`~tingwu_nb.emulator.contract.ContractChoices`.
 
 Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``; the phrases APIs
 (rest §9, :mod:`~tingwu_nb.emulator.phrases`) pass the same gate through ``_RestApi.serve``.
@@ -13,8 +14,6 @@ Mount with ``Starlette(routes=rest_routes(store, config, postprocess=...))``; th
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -22,7 +21,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +32,8 @@ from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.faults import FaultState, RestFaults, plan_of, rest_fault_error, task_id_of
 from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
+from tingwu_nb.emulator.result_links import ResultLinks
+from tingwu_nb.emulator.spool import PcmSpool
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.emulator.validate import Validator, json_object, reject
 from tingwu_nb.errors import ServiceError, ThrottledError
@@ -88,6 +88,7 @@ class _RestApi:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._faults = RestFaults(config.faults)  # injected REST faults, counted per server
+        self.links = ResultLinks(config.url_signing_key, config.choices, clock)
 
     # -- common gate -----------------------------------------------------------
 
@@ -290,61 +291,22 @@ class _RestApi:
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self._clock()))
         tid, ttl = record.task_id, plan_of(record.faults, self.config.faults).result_url_ttl_s
         if record.output_mp3 and record.output_mp3 in record.files:
-            data["OutputMp3Path"] = self._result_url(origin, tid, f"{tid}_{stamp}.mp3", ttl)
-        result = {kind: self._result_url(origin, tid, f"{tid}_{kind}_{stamp}.json", ttl) for kind in list(record.results)}
+            data["OutputMp3Path"] = self.links.url(origin, tid, f"{tid}_{stamp}.mp3", ttl)
+        result = {kind: self.links.url(origin, tid, f"{tid}_{kind}_{stamp}.json", ttl) for kind in list(record.results)}
         if result:
             data["Result"] = result
         return data
 
-    # -- result files (presigned-URL imitation) ------------------------------------
-
-    def _url_signature(self, path: str, expires: int) -> str:
-        message = f"GET\n{path}\n{expires}".encode()
-        return hmac.new(self.config.url_signing_key, message, hashlib.sha256).hexdigest()
+    # -- result files (presigned links: result_links.py) ----------------------------------
 
     def _origin(self, request: Request) -> str:
         """``scheme://host`` of the service as the client called it (result URLs point there)."""
         return f"{request.url.scheme}://{_host(request)}"
 
-    def _result_url(self, origin: str, task_id: str, name: str, ttl_s: float | None = None) -> str:
-        scheme, _, host = origin.partition("://")
-        scheme = scheme if self.choices.result_url_scheme == "request" else self.choices.result_url_scheme
-        expires = int(self._clock() + (ttl_s or self.choices.result_url_ttl_s))
-        path = f"/results/{task_id}/{name}"
-        return f"{scheme}://{host}{path}?Expires={expires}&Signature={self._url_signature(path, expires)}"
-
-    def _oss_error(self, request: Request, status: int, code: str, message: str, rid: str) -> Response:
-        xml = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
-            f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
-            f"  <RequestId>{rid}</RequestId>\n  <HostId>{escape(_host(request))}</HostId>\n</Error>\n"
-        )
-        return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
-
     async def result_file(self, request: Request) -> Response:
-        rid = self._request_id()
-        path = request.url.path
-        expires = request.query_params.get("Expires", "")
-        signature = request.query_params.get("Signature", "")
-        if not expires.isdigit() or not signature:
-            return self._oss_error(request, 403, "AccessDenied", "Anonymous access is forbidden for this operation.", rid)
-        if not hmac.compare_digest(self._url_signature(path, int(expires)), signature):
-            return self._oss_error(
-                request,
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-                rid,
-            )
-        if self._clock() > int(expires):
-            return self._oss_error(request, 403, "AccessDenied", "Request has expired.", rid)
-        found = await self._lookup_file(request.path_params["task_id"], request.path_params["name"])
-        if found is None:
-            return self._oss_error(request, 404, "NoSuchKey", "The specified key does not exist.", rid)
-        content, media_type = found
-        return Response(content, media_type=media_type, headers={"x-oss-request-id": rid})
+        return await self.links.serve(request, self._request_id(), self._lookup_file)
 
-    async def _lookup_file(self, task_id: str, name: str) -> tuple[bytes, str] | None:
+    async def _lookup_file(self, task_id: str, name: str) -> tuple[bytes | PcmSpool, str] | None:
         record = self.store.get(task_id)
         if record is None:
             return None
@@ -354,7 +316,7 @@ class _RestApi:
             # a day's Transcription is tens of MB of JSON: serialised on a thread, never on the loop
             return await asyncio.to_thread(serialise, record.results[match["kind"]]), "application/json"
         if re.fullmatch(rf"{tid}_\d{{14}}\.mp3", name) and record.output_mp3 in record.files:
-            return record.files[record.output_mp3], "audio/mpeg"
+            return record.files[record.output_mp3], "audio/mpeg"  # on disk: streamed, never read whole
         return None
 
 

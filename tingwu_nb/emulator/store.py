@@ -79,7 +79,8 @@ class TaskRecord:
     # the audio received so far, s16le, spooled to a temporary file (emulator/spool.py)
     pcm: PcmSpool = field(default_factory=PcmSpool, repr=False)
     results: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
-    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    # result files by name: the mp3 is a nameless file on disk (analysis/transcode.py); bytes also served
+    files: dict[str, bytes | PcmSpool] = field(default_factory=dict, repr=False)
     output_mp3: str | None = None
     error_code: str | None = None
     error_message: str | None = None
@@ -193,9 +194,13 @@ class TaskStore:
         return None
 
     def close(self) -> None:
-        """Release every task's spooled audio (the emulator stops); the records stay readable."""
+        """Release every task's spooled audio and result files on disk (the emulator stops); the
+        records stay readable."""
         for record in self:
             record.release_audio()
+            for kept in record.files.values():
+                if isinstance(kept, PcmSpool):
+                    kept.close()
 
     def __iter__(self) -> Iterator[TaskRecord]:
         return iter(list(self._by_id.values()))

@@ -27,7 +27,8 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
 
     ``callbacks`` (a started :class:`~tingwu_nb.client.callbacks.CallbackReceiver`) ends the
     wait as soon as the service's final callback arrives; ``on_update`` gets every TaskInfo seen
-    while waiting (result keys appear as post-processing finishes). Every file that downloads is saved
+    while waiting (result keys appear as post-processing finishes). The mp3 is streamed into
+    ``results/`` in chunks (a ``.part`` file renamed once whole). Every file that downloads is saved
     even when another fails; then the first failure is raised (session.json keeps each one
     under ``download_errors``). Each non-empty result table is written as ``<name>.parquet``.
     """
@@ -46,18 +47,18 @@ async def collect(client: Any, task_id: str, writer: SessionWriter, poll_interva
                                        on_update=seen,
                                        **({"callbacks": callbacks} if callbacks is not None else {}))
     writer.phase("task_finished")
-    got = await download_results(client, final)  # concurrent; stale links renewed via GetTaskInfo
+    # concurrent; stale links renewed via GetTaskInfo; the mp3 streamed to disk, never into memory
+    got = await download_results(client, final, to_disk={MP3: writer.blob_path(f"{task_id}.mp3")})
     writer.phase("results_downloaded")
-    results = {}
+    results = {kind: path.name for kind, path in got.saved.items()}
     for kind, data in sorted(got.files.items()):
         try:
-            saved = (writer.blob(f"{task_id}.mp3", data) if kind == MP3
-                     else writer.result(kind, result_document(kind, data)))
+            saved = writer.result(kind, result_document(kind, data))
         except TingwuError as exc:
             got.errors[kind] = exc
             continue
         results[kind] = saved.name
-    fields: dict[str, Any] = {"results": results, "downloads": {"files": len(results), "refreshes": got.refreshes}}
+    fields: dict[str, Any] = {"results": dict(sorted(results.items())), "downloads": {"files": len(results), "refreshes": got.refreshes}}
     if got.errors:
         fields["download_errors"] = {kind: error_record(exc) for kind, exc in sorted(got.errors.items())}
     if writer.meta.get("status") != "stream_failed":

@@ -187,6 +187,12 @@ class SessionWriter:
         path.write_bytes(data)
         return path
 
+    def blob_path(self, name: str) -> Path:
+        """Where :meth:`blob` stores ``name`` (under ``results/``): stream a big download there
+        yourself (e.g. ``TingwuClient.fetch_file``, which writes ``<path>.part`` and renames it once
+        whole) instead of passing its bytes to :meth:`blob`."""
+        return self.directory / "results" / Path(name).name
+
     def flush(self) -> None:
         """Write every buffered frame and event to the disk now."""
         if self._pending is not None:

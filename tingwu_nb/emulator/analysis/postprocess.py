@@ -2,7 +2,8 @@
 
 Runs while the task is ONGOING in phase ``postprocessing`` and fills ``record.files`` /
 ``record.results`` progressively (the mp3 first, then the Transcription), exactly as the
-REST side exposes them (spec rest-api §3: keys appear as they become ready). With an
+REST side exposes them (spec rest-api §3: keys appear as they become ready). The mp3 is encoded
+chunk by chunk into a nameless file on disk (``transcode.py``), never held in memory. With an
 analysis service, the post-meeting results follow, one by one (``pipeline.py``).
 
 The Transcription file (spec rest-api §4.1) is built from the final sentences the stream
@@ -20,15 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from tingwu_nb.client.audio import encode
 from tingwu_nb.emulator.analysis.documents import transcript_of
 from tingwu_nb.emulator.analysis.pipeline import plan, run_analysis, transcript_language
+from tingwu_nb.emulator.analysis.transcode import MP3_BITRATE, encode_mp3
 from tingwu_nb.emulator.engine.diarize import diarize
 from tingwu_nb.emulator.store import TaskRecord
 
-__all__ = ["build_transcription", "build_translation", "postprocess"]
-
-MP3_BITRATE = 128_000  # realtime guide: realtime MP3 transcoding is 128 kb/s
+__all__ = ["MP3_BITRATE", "build_transcription", "build_translation", "postprocess"]
 
 
 def _token_text(word: str, is_last: bool, sentence_text: str) -> str:
@@ -139,7 +138,7 @@ def _documents(record: TaskRecord, sentences: list[dict[str, Any]], audio: np.nd
 
 
 async def postprocess(record: TaskRecord, *, translation_layout: str = "paragraphs", analysis: Any = None,
-                      choices: Any = None) -> None:
+                      choices: Any = None, spool_dir: str | None = None) -> None:
     """Fill ``record.files`` and ``record.results`` for a stopped realtime record.
 
     ``analysis`` (an :class:`~tingwu_nb.emulator.analysis.service.AnalysisService`) and
@@ -147,7 +146,9 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
     awaiting caller marks the task COMPLETED when this returns, FAILED when it raises
     (:class:`~tingwu_nb.emulator.analysis.pipeline.AnalysisFailed` after the other results).
     Every step that grows with the recording (mp3, diarization, building the documents) runs on
-    a worker thread over the spooled audio, so the event loop keeps answering meanwhile.
+    a worker thread over the spooled audio, so the event loop keeps answering meanwhile. The mp3
+    goes to a nameless file in ``spool_dir`` (None: the system temp dir) kept in ``record.files``;
+    :meth:`~tingwu_nb.emulator.store.TaskStore.close` deletes it.
     """
     delay = getattr(getattr(record.faults, "plan", None), "postprocess_delay_s", 0.0)
     if delay:
@@ -155,9 +156,9 @@ async def postprocess(record: TaskRecord, *, translation_layout: str = "paragrap
     params = record.parameters or {}
     audio = record.pcm.samples()  # mapped from the spool file, not read into memory
     if ((params.get("Transcoding") or {}).get("TargetAudioFormat") or "").lower() == "mp3" and len(audio):
-        data = await asyncio.to_thread(encode, audio, record.sample_rate, "mp3", bitrate=MP3_BITRATE)
+        mp3 = await asyncio.to_thread(encode_mp3, audio, record.sample_rate, directory=spool_dir, bitrate=MP3_BITRATE)
         name = f"{record.task_id}.mp3"
-        record.files[name] = data
+        record.files[name] = mp3
         record.output_mp3 = name
     wanted = analysis is not None and choices is not None
     transcription, translation, t, features = await asyncio.to_thread(

@@ -1,0 +1,110 @@
+"""The emulator's result files behind presigned links (spec ``tingwu-rest-api.md`` §3).
+
+Like the cloud's OSS links, ``/results/<TaskId>/<name>?Expires=<epoch>&Signature=<hmac>`` opens a
+file until it expires; a bad, missing or stale signature gets OSS's XML error (403
+``AccessDenied`` / ``SignatureDoesNotMatch``), an unknown file 404 ``NoSuchKey``.
+
+Bytes are answered as they are; a file on disk (the mp3, a
+:class:`~tingwu_nb.emulator.spool.PcmSpool`) is streamed :data:`READ_CHUNK` at a time, read on a
+worker thread, with its ``Content-Length``: a client always knows when a body was cut short, and
+the emulator never holds the file in memory. The REST side (rest.py) builds the links
+(:meth:`ResultLinks.url`) and answers ``GET /results/...`` with :meth:`ResultLinks.serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
+from xml.sax.saxutils import escape
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from tingwu_nb.emulator.contract import ContractChoices
+from tingwu_nb.emulator.spool import PcmSpool
+
+__all__ = ["READ_CHUNK", "Lookup", "ResultLinks", "file_response"]
+
+READ_CHUNK = 1 << 20  # bytes read from disk and sent at a time
+
+#: ``lookup(task_id, name)`` -> ``(content, media type)`` or None when there is no such file.
+Lookup = Callable[[str, str], Awaitable["tuple[bytes | PcmSpool, str] | None"]]
+
+
+def _host(request: Request) -> str:
+    return request.headers.get("host", request.url.netloc)
+
+
+class ResultLinks:
+    """Signs result links with ``signing_key`` and serves what they point to.
+
+    ``clock`` (epoch seconds) decides expiry; ``choices`` the default lifetime
+    (``result_url_ttl_s``) and the links' scheme (``result_url_scheme``).
+    """
+
+    def __init__(self, signing_key: bytes, choices: ContractChoices, clock: Callable[[], float]) -> None:
+        self._key = signing_key
+        self._choices = choices
+        self._clock = clock
+
+    def signature(self, path: str, expires: int) -> str:
+        message = f"GET\n{path}\n{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def url(self, origin: str, task_id: str, name: str, ttl_s: float | None = None) -> str:
+        """The signed link to file ``name`` of ``task_id`` on ``origin`` (``scheme://host``),
+        valid for ``ttl_s`` seconds (default ``choices.result_url_ttl_s``)."""
+        scheme, _, host = origin.partition("://")
+        scheme = scheme if self._choices.result_url_scheme == "request" else self._choices.result_url_scheme
+        expires = int(self._clock() + (ttl_s or self._choices.result_url_ttl_s))
+        path = f"/results/{task_id}/{name}"
+        return f"{scheme}://{host}{path}?Expires={expires}&Signature={self.signature(path, expires)}"
+
+    async def serve(self, request: Request, rid: str, lookup: Lookup) -> Response:
+        """Answer ``GET /results/{task_id}/{name}``: check the link, then ``lookup`` the file."""
+        path = request.url.path
+        expires = request.query_params.get("Expires", "")
+        signature = request.query_params.get("Signature", "")
+        if not expires.isdigit() or not signature:
+            return oss_error(request, 403, "AccessDenied", "Anonymous access is forbidden for this operation.", rid)
+        if not hmac.compare_digest(self.signature(path, int(expires)), signature):
+            return oss_error(request, 403, "SignatureDoesNotMatch",
+                             "The request signature we calculated does not match the signature you provided.", rid)
+        if self._clock() > int(expires):
+            return oss_error(request, 403, "AccessDenied", "Request has expired.", rid)
+        found = await lookup(request.path_params["task_id"], request.path_params["name"])
+        if found is None or (isinstance(found[0], PcmSpool) and found[0].closed):
+            return oss_error(request, 404, "NoSuchKey", "The specified key does not exist.", rid)
+        content, media_type = found
+        return file_response(content, media_type, {"x-oss-request-id": rid})
+
+
+def oss_error(request: Request, status: int, code: str, message: str, rid: str) -> Response:
+    """An OSS-style XML error answer."""
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
+        f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
+        f"  <RequestId>{rid}</RequestId>\n  <HostId>{escape(_host(request))}</HostId>\n</Error>\n"
+    )
+    return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
+
+
+def file_response(content: bytes | PcmSpool, media_type: str, headers: dict[str, str]) -> Response:
+    """``content`` as a 200 answer: bytes at once, a file on disk streamed with its Content-Length."""
+    if not isinstance(content, PcmSpool):
+        return Response(content, media_type=media_type, headers=headers)
+    size = len(content)
+    return StreamingResponse(_chunks(content, size), media_type=media_type,
+                             headers={**headers, "content-length": str(size)})
+
+
+async def _chunks(file: PcmSpool, size: int) -> AsyncIterator[bytes]:
+    """The file's bytes, :data:`READ_CHUNK` at a time, each read on a worker thread. Ends early
+    (the answer is then shorter than its Content-Length) if the file is closed meanwhile."""
+    for start in range(0, size, READ_CHUNK):
+        data = await asyncio.to_thread(file.__getitem__, slice(start, min(start + READ_CHUNK, size)))
+        if not data:
+            return
+        yield data
