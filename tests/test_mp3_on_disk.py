@@ -109,18 +109,23 @@ async def test_a_long_sessions_mp3_goes_from_disk_to_disk(tmp_path, monkeypatch)
 
 class CutMp3(httpx.AsyncBaseTransport):
     """The client's real HTTP transport, except that the first ``cuts`` mp3 bodies break off
-    (httpx.ReadError, as from a reset socket) after ``after`` bytes; at each cut it notes whether
-    the final file and its ``.part`` exist."""
+    (httpx.ReadError, as from a reset socket) once byte ``after`` of the file is reached; it
+    notes each mp3 request's Range header and answer status, and at each cut whether the final
+    file and its ``.part`` exist and how big the ``.part`` is."""
 
     def __init__(self, cuts: int, after: int, final: Path) -> None:
         self.inner, self.cuts, self.after, self.final = httpx.AsyncHTTPTransport(), cuts, after, final
-        self.seen: list[tuple[bool, bool]] = []
+        self.requests: list[tuple[str | None, int]] = []
+        self.seen: list[tuple[bool, bool, int]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        if request.url.path.endswith(".mp3") and response.status_code == 200 and self.cuts > 0:
-            self.cuts -= 1
-            response.stream = _Cut(response.stream, self)
+        if request.url.path.endswith(".mp3"):
+            self.requests.append((request.headers.get("range"), response.status_code))
+            if response.status_code in (200, 206) and self.cuts > 0:
+                self.cuts -= 1
+                start = int(response.headers.get("content-range", "bytes 0-").split()[1].split("-")[0])
+                response.stream = _Cut(response.stream, self, start)
         return response
 
     async def aclose(self) -> None:
@@ -128,18 +133,18 @@ class CutMp3(httpx.AsyncBaseTransport):
 
 
 class _Cut(httpx.AsyncByteStream):
-    def __init__(self, inner, owner: CutMp3) -> None:
-        self.inner, self.owner = inner, owner
+    def __init__(self, inner, owner: CutMp3, start: int) -> None:
+        self.inner, self.owner, self.start = inner, owner, start
 
     async def __aiter__(self):
-        sent = 0
+        at = self.start  # the file offset of the next byte
         async for chunk in self.inner:
-            if sent + len(chunk) >= self.owner.after:
-                yield chunk[:self.owner.after - sent]
-                final = self.owner.final
-                self.owner.seen.append((final.exists(), part_path(final).exists()))
+            if at + len(chunk) >= self.owner.after:
+                yield chunk[:self.owner.after - at]
+                final, part = self.owner.final, part_path(self.owner.final)
+                self.owner.seen.append((final.exists(), part.exists(), part.stat().st_size if part.exists() else -1))
                 raise httpx.ReadError("connection reset by peer (cut by the test)")
-            sent += len(chunk)
+            at += len(chunk)
             yield chunk
 
     async def aclose(self) -> None:
@@ -148,17 +153,18 @@ class _Cut(httpx.AsyncByteStream):
 
 @pytest.mark.parametrize("cuts", [1, 99])
 async def test_a_download_cut_short_is_retried_or_leaves_no_file(tmp_path, cuts):
-    """One cut: the mp3 is fetched again from the start and saved whole. Cut every time: collect
-    fails with a TransportError after 3 attempts, and neither the mp3 nor a .part file is left;
-    the Transcription is saved either way; no link appears on disk."""
+    """The body breaks off at 1.5 MB, after 1 MiB reached the .part file. One cut: the rest is
+    asked for (Range: bytes=1048576-, 206) and the mp3 is saved whole. Cut every time: collect
+    fails with a TransportError after 3 attempts (the 2nd and 3rd resume at 1 MiB), and neither
+    the mp3 nor a .part file is left; the Transcription is saved either way; no link on disk."""
     spool, session = tmp_path / "spool", tmp_path / "session"
     spool.mkdir()
     records: list[dict] = []
     with emulator(spool) as emu:
         async with emu.client() as probe:
-            task_id, _ = await _session(emu, 90, probe)
+            task_id, _ = await _session(emu, 120, probe)
         final = session / "results" / f"{task_id}.mp3"
-        transport = CutMp3(cuts, 200_000, final)
+        transport = CutMp3(cuts, 1_500_000, final)
         async with emu.client(transport=transport, retry=FAST_RETRY, on_request=records.append) as client:
             writer = SessionWriter(session, fmt="pcm")
             if cuts == 1:
@@ -170,9 +176,13 @@ async def test_a_download_cut_short_is_retried_or_leaves_no_file(tmp_path, cuts)
             record = emu.store.get(task_id)
             served = spooled_bytes(record.files[record.output_mp3])
             info = await client.get_task_info(task_id)
-    assert transport.seen == [(False, True)] * min(cuts, 3)  # mid-body: a .part, never the final name
+    resumed = ("bytes=1048576-", 206)
+    if cuts == 1:
+        assert transport.seen == [(False, True, 1 << 20)] and transport.requests == [(None, 200), resumed]
+    else:  # mid-body: a .part holding the whole MiB written so far, never the final name
+        assert transport.seen == [(False, True, 1 << 20)] * 3 and transport.requests == [(None, 200), resumed, resumed]
     cut_records = [r for r in records if r["action"] == "Download" and r["error"] == "ReadError"]
-    assert len(cut_records) == min(cuts, 3) and len(served) > 200_000
+    assert len(cut_records) == min(cuts, 3) and len(served) > 1_500_000
     meta = json.loads((session / "session.json").read_text())
     assert (session / "results" / "Transcription.json").exists() and not part_path(final).exists()
     if cuts == 1:
@@ -209,6 +219,34 @@ async def test_an_expired_mp3_link_is_renewed_and_streamed_to_disk(tmp_path):
     assert target.read_bytes() == served and not part_path(target).exists()
     assert mp3_seconds(served)[0] == pytest.approx(len(synthetic(30)) / RATE, abs=0.2)
     assert "Signature" not in repr(got)
+
+
+async def test_the_emulator_answers_one_byte_range_of_the_mp3(tmp_path):
+    """bytes=a-, a-b and -n get 206 with Content-Range and exactly those bytes; a range past the
+    end, several ranges or nonsense get the whole file with 200 (OSS's default)."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    with emulator(spool) as emu:
+        async with emu.client() as client:
+            task_id, _ = await _session(emu, 30, client)
+            await client.stop_realtime_task(task_id)
+            info = await client.wait_for_task(task_id, poll_interval_s=0.2, timeout_s=GUARD_S)
+            record = emu.store.get(task_id)
+            whole = spooled_bytes(record.files[record.output_mp3])
+            size = len(whole)
+            async with httpx.AsyncClient() as http:
+                answers = {h: await http.get(info.output_mp3_path, headers={"range": h} if h else None)
+                           for h in (None, "bytes=1000-", "bytes=10-19", "bytes=-7", f"bytes={size}-", "bytes=0-1,5-6",
+                                     "pages=1-2")}
+    assert size > 400_000 and answers[None].content == whole and answers[None].headers["accept-ranges"] == "bytes"
+    for header, (status, start, end) in {"bytes=1000-": (206, 1000, size), "bytes=10-19": (206, 10, 20),
+                                         "bytes=-7": (206, size - 7, size)}.items():
+        answer = answers[header]
+        assert (answer.status_code, answer.content) == (status, whole[start:end])
+        assert answer.headers["content-range"] == f"bytes {start}-{end - 1}/{size}"
+    for header in (f"bytes={size}-", "bytes=0-1,5-6", "pages=1-2"):
+        assert answers[header].status_code == 200 and answers[header].content == whole
+        assert "content-range" not in answers[header].headers
 
 
 def test_the_chunked_encoder_matches_one_whole_encode(tmp_path):

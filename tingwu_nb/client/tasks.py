@@ -235,16 +235,16 @@ class TingwuClient:
 
     async def fetch_file(self, url: str, path: str | os.PathLike) -> int:
         """Stream a result file (e.g. the mp3) into ``path`` in chunks; returns its size in bytes.
-        Retried like :meth:`fetch_bytes`, a body cut short too; ``path`` appears only once whole
-        (via ``<path>.part``, removed on failure: client/filefetch.py)."""
+        Retried like :meth:`fetch_bytes`, a body cut short too (resumed where it broke off);
+        ``path`` appears only once whole (via ``<path>.part``, removed on failure: client/filefetch.py)."""
         async def broke_off(attempt: int, exc: httpx.HTTPError) -> None:  # the body ended early after a 200
             self._record("Download", "GET", attempt, self._clock(), 200, None, type(exc).__name__)
             if attempt >= self.retry.max_attempts:
                 raise self._transport_error("Download", attempt, exc) from exc
             await self._sleep(self.retry.delay_for(attempt))
 
-        return await download_to(Path(path), lambda: self._with_retries(
-            "Download", "GET", lambda: open_download(self._http, url), opened), broke_off)
+        return await download_to(Path(path), lambda offset: self._with_retries(
+            "Download", "GET", lambda: open_download(self._http, url, offset), opened), broke_off)
 
     async def fetch_json(self, url: str) -> dict[str, Any]:
         """Download and decode a JSON result file (see :meth:`fetch_bytes`)."""

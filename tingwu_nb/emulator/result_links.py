@@ -7,7 +7,9 @@ file until it expires; a bad, missing or stale signature gets OSS's XML error (4
 Bytes are answered as they are; a file on disk (the mp3, a
 :class:`~tingwu_nb.emulator.spool.PcmSpool`) is streamed :data:`READ_CHUNK` at a time, read on a
 worker thread, with its ``Content-Length``: a client always knows when a body was cut short, and
-the emulator never holds the file in memory. The REST side (rest.py) builds the links
+the emulator never holds the file in memory. Such a file also answers one ``Range: bytes=a-[b]``
+with 206 and ``Content-Range`` (a client resumes a broken download); a range it cannot satisfy
+or parse gets the whole file with 200, as OSS does by default. The REST side (rest.py) builds the links
 (:meth:`ResultLinks.url`) and answers ``GET /results/...`` with :meth:`ResultLinks.serve`.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from xml.sax.saxutils import escape
 
@@ -25,7 +28,7 @@ from starlette.responses import Response, StreamingResponse
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.spool import PcmSpool
 
-__all__ = ["READ_CHUNK", "Lookup", "ResultLinks", "file_response"]
+__all__ = ["READ_CHUNK", "Lookup", "ResultLinks", "byte_range", "file_response"]
 
 READ_CHUNK = 1 << 20  # bytes read from disk and sent at a time
 
@@ -78,7 +81,7 @@ class ResultLinks:
         if found is None or (isinstance(found[0], PcmSpool) and found[0].closed):
             return oss_error(request, 404, "NoSuchKey", "The specified key does not exist.", rid)
         content, media_type = found
-        return file_response(content, media_type, {"x-oss-request-id": rid})
+        return file_response(content, media_type, {"x-oss-request-id": rid}, request.headers.get("range"))
 
 
 def oss_error(request: Request, status: int, code: str, message: str, rid: str) -> Response:
@@ -91,20 +94,41 @@ def oss_error(request: Request, status: int, code: str, message: str, rid: str) 
     return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
 
 
-def file_response(content: bytes | PcmSpool, media_type: str, headers: dict[str, str]) -> Response:
-    """``content`` as a 200 answer: bytes at once, a file on disk streamed with its Content-Length."""
+def file_response(content: bytes | PcmSpool, media_type: str, headers: dict[str, str],
+                  range_header: str | None = None) -> Response:
+    """``content`` as a 200 answer: bytes at once, a file on disk streamed with its Content-Length
+    (or 206, the part ``range_header`` asks for, when it is one satisfiable byte range)."""
     if not isinstance(content, PcmSpool):
         return Response(content, media_type=media_type, headers=headers)
     size = len(content)
-    return StreamingResponse(_chunks(content, size), media_type=media_type,
-                             headers={**headers, "content-length": str(size)})
+    span = byte_range(range_header, size)
+    start, end = span or (0, size)
+    headers = {**headers, "content-length": str(end - start), "accept-ranges": "bytes"}
+    if span is not None:
+        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(_chunks(content, start, end), status_code=206 if span else 200,
+                             media_type=media_type, headers=headers)
 
 
-async def _chunks(file: PcmSpool, size: int) -> AsyncIterator[bytes]:
-    """The file's bytes, :data:`READ_CHUNK` at a time, each read on a worker thread. Ends early
-    (the answer is then shorter than its Content-Length) if the file is closed meanwhile."""
-    for start in range(0, size, READ_CHUNK):
-        data = await asyncio.to_thread(file.__getitem__, slice(start, min(start + READ_CHUNK, size)))
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) of a single ``bytes=a-`` / ``bytes=a-b`` / ``bytes=-n``
+    range within ``size`` bytes, or None (no header, several ranges, unparseable, unsatisfiable)."""
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header or "")
+    if match is None or not (match[1] or match[2]):
+        return None
+    if not match[1]:  # the last n bytes
+        start, end = max(0, size - int(match[2])), size
+    else:
+        start, end = int(match[1]), min(size, int(match[2]) + 1) if match[2] else size
+    return (start, end) if start < end else None
+
+
+async def _chunks(file: PcmSpool, start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes ``start:end`` of the file, :data:`READ_CHUNK` at a time, each read on a worker
+    thread. Ends early (the answer is then shorter than its Content-Length) if the file is
+    closed meanwhile."""
+    for at in range(start, end, READ_CHUNK):
+        data = await asyncio.to_thread(file.__getitem__, slice(at, min(at + READ_CHUNK, end)))
         if not data:
             return
         yield data
