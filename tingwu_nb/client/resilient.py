@@ -163,6 +163,18 @@ class ResilientStream:
         if self._on_frame is not None:
             self._on_frame(frame, self._clock(), self._wall())
 
+    def send_nowait(self, frame: Frame) -> bool:
+        """Send ``frame`` now if the current connection takes it without waiting; False when
+        :meth:`send` must be used (no connection, a failure, a backlog, or a replay under way:
+        after a reconnect the replay source's frames stand in for the caller's)."""
+        nowait = getattr(self._inner, "send_nowait", None)  # None: no connection, or a stream seam without it
+        if self._replay is not None or nowait is None or not nowait(frame):
+            return False
+        self.audio_sent_ms = frame.end_ms
+        if self._on_frame is not None:
+            self._on_frame(frame, self._clock(), self._wall())
+        return True
+
     async def stop(self) -> list[ev.Event]:
         """StopTranscription and wait for TranscriptionCompleted (reconnecting and replaying if the
         connection fails meanwhile); returns the stitched events. Next: stop the record."""

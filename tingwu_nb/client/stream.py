@@ -29,16 +29,17 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import websockets
 from websockets.asyncio.client import connect as ws_connect
+from websockets.protocol import State as WsState
 
-from tingwu_nb.client.audio import Frame, PacingReport, paced
-from tingwu_nb.client.pacing import ALIGN_S, MAX_SPEED, shared_sleep
+from tingwu_nb.client.pacing import Frame
+from tingwu_nb.client.pump import stream_frames_to  # re-exported: the sending half lives there
 from tingwu_nb.contract import events as ev
 from tingwu_nb.contract.protocol import ClientSession
 from tingwu_nb.errors import TaskFailedError, TingwuTimeoutError, TransportError
@@ -49,8 +50,6 @@ __all__ = ["RealtimeStream", "StreamOptions", "stream_frames_to"]
 log = logging.getLogger(__name__)
 
 _LOOPBACK = ("127.", "localhost", "[::1]", "::1")
-#: Most audio :func:`stream_frames_to` sends at once to catch up after a stall (see ``paced``).
-CATCH_UP_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -187,6 +186,30 @@ class RealtimeStream:
             self.audio_sent_ms = frame.end_ms
             if self._on_frame is not None:
                 self._on_frame(frame, self._clock(), self._wall())
+
+    def send_nowait(self, frame: Frame) -> bool:
+        """Send ``frame`` now if the connection takes it without waiting; False (nothing sent)
+        when :meth:`send` must be used: no open connection, a failure to raise, or a write
+        backlog (flow control). The :class:`~tingwu_nb.client.pump.FramePump` calls it."""
+        ws = self._ws
+        write = getattr(ws, "send_data", None)  # websockets' asyncio Connection: protocol -> transport
+        if (write is None or self._failure is not None or self._transport_error is not None
+                or ws.protocol.state is not WsState.OPEN or ws.transport.is_closing()
+                or ws.transport.get_write_buffer_size()):
+            return False
+        self.session.send_audio(frame.data)
+        for out in self.session.data_to_send():
+            if isinstance(out, str):
+                ws.protocol.send_text(out.encode())
+            else:
+                ws.protocol.send_binary(out)
+        write()
+        self.bytes_sent += len(frame.data)
+        self.frames_sent += 1
+        self.audio_sent_ms = frame.end_ms
+        if self._on_frame is not None:
+            self._on_frame(frame, self._clock(), self._wall())
+        return True
 
     async def stop(self) -> list[ev.Event]:
         """Send StopTranscription and wait for TranscriptionCompleted; returns all events.
@@ -341,32 +364,3 @@ class RealtimeStream:
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.split("?mc=")[0]  # never echo a capability token
-
-
-async def stream_frames_to(
-    stream: RealtimeStream,
-    frames: Iterable[Frame],
-    *,
-    speed: float = 1.0,
-    report: PacingReport | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Any] = shared_sleep,
-) -> None:
-    """Send ``frames`` on an open stream, paced at ``speed`` × real time.
-
-    The default ``sleep`` is :func:`tingwu_nb.client.pacing.shared_sleep`: all streams of a
-    process wake from one timer per 5 ms slot instead of one timer per frame per stream, and
-    each schedule starts on the :data:`~tingwu_nb.client.pacing.ALIGN_S` (100 ms) grid, so at 1x
-    100 ms frames of any number of streams share one wake-up per 100 ms, with no rounding lag
-    (the first frame waits < 100 ms for the grid).
-
-    ``math.inf`` ("as fast as possible") means :data:`tingwu_nb.client.pacing.MAX_SPEED`, the fastest
-    speed the service accepts; a finite speed is used as given (above MAX_SPEED the emulator
-    answers TaskFailed 40000000). A catch-up burst after a stall of the sender is bounded to
-    :data:`CATCH_UP_MS` of audio, so a late sender never looks faster than ``speed``.
-    """
-    if math.isinf(speed) and speed > 0:
-        speed = MAX_SPEED
-    async for frame in paced(frames, speed=speed, clock=clock, sleep=sleep, report=report,
-                             max_catch_up_ms=CATCH_UP_MS, align_s=ALIGN_S if sleep is shared_sleep else None):
-        await stream.send(frame)
