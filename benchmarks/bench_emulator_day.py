@@ -64,10 +64,14 @@ def synthetic_hours(hours: float, path: Path) -> np.memmap:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Anonymous resident memory (RssAnon) of process ``pid``, MB; 0.0 once it has exited."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 async def poll_until(client: TingwuClient, task_id: str, interval: float, done) -> tuple[list[float], str]:

@@ -26,24 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
-RATE = 16000
-UNIT_S, SPEECH_S = 2.2, 1.2
-
-_SERVER = """
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-from tingwu_nb.emulator.app import Emulator
-from tingwu_nb.emulator.contract import ContractChoices, EmulatorConfig
-config = EmulatorConfig.generate(speech_engine="loadtest", analysis_engine="extractive",
-                                 choices=ContractChoices(max_speed_factor=None))
-emu = Emulator(config).start()
-c = emu.credentials
-print(json.dumps([emu.endpoint, emu.app_key, c.access_key_id, c.access_key_secret]), flush=True)
-while True:
-    time.sleep(3600)
-"""
+from bench_emulator_day import _SERVER, RATE, rss_mb, synthetic_hours  # the same emulator and day
 
 _CLIENT = """
 import asyncio, json, sys, time
@@ -83,28 +66,6 @@ asyncio.run(main())
 """
 
 
-def synthetic_hours(hours: float, path: Path) -> float:
-    """Write ``hours`` of the pattern to ``path`` (s16le); returns the seconds written."""
-    rng = np.random.default_rng(0)
-    unit = np.zeros(int(UNIT_S * RATE), dtype=np.int16)
-    unit[:int(SPEECH_S * RATE)] = (rng.standard_normal(int(SPEECH_S * RATE)) * 3000).astype(np.int16)
-    units, per_hour = int(hours * 3600 / UNIT_S), int(3600 / UNIT_S)
-    with open(path, "wb") as out:
-        for start in range(0, units, per_hour):
-            out.write(np.tile(unit, min(per_hour, units - start)).tobytes())
-    return units * len(unit) / RATE
-
-
-def rss_anon_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 class Peaks:
     """Samples the children's RssAnon every ``interval`` s; peak per (child, phase)."""
 
@@ -119,7 +80,7 @@ class Peaks:
         while not self._stop.is_set():
             for name, pid in self.pids.items():
                 key = (name, self.phase)
-                self.peak[key] = max(self.peak.get(key, 0.0), rss_anon_mb(pid))
+                self.peak[key] = max(self.peak.get(key, 0.0), rss_mb(pid))
             time.sleep(self.interval)
 
     def stop(self) -> None:
@@ -137,7 +98,7 @@ def main() -> None:
     try:
         address = server.stdout.readline()
         with tempfile.TemporaryDirectory(prefix="tingwu-mp3-day-") as tmp:
-            seconds = synthetic_hours(args.hours, Path(tmp) / "day.raw")
+            seconds = len(synthetic_hours(args.hours, Path(tmp) / "day.raw")) / RATE
             client = subprocess.Popen([sys.executable, "-c", _CLIENT, root, address, str(Path(tmp) / "day.raw"), tmp],
                                       stdout=subprocess.PIPE, text=True)
             peaks = Peaks({"emulator": server.pid, "client": client.pid})
