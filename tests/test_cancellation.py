@@ -190,3 +190,29 @@ def test_ctrl_c_in_a_record_sync_script_stops_the_task(emulator, sample_path, tm
     (directory,) = (tmp_path / "s").iterdir()
     meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
     assert meta["status"] == "cancelled" and meta["cleanup"]["task_stop"] == "stopped"
+
+
+def test_sigterm_to_a_cli_run_on_the_embedded_emulator_says_one_line(sample_path, tmp_path):
+    """The embedded emulator stops with the CLI while its task may be post-processing: still one
+    line on stderr, no traceback from the emulator's shutdown (it once printed 'unhandled
+    exception during asyncio.run() shutdown' while freeing the task's spooled audio)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "TINGWU_ENDPOINT"))}
+    out = tmp_path / "sessions"
+    proc = subprocess.Popen([sys.executable, "-m", "tingwu_nb.cli", "transcribe", str(sample_path), "--speed", "1",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        seen = []
+        for line in proc.stdout:  # the banner, then the first final sentence: streaming is under way
+            seen.append(line)
+            if " ms " in line:
+                break
+        assert any("embedded emulator" in s for s in seen), seen
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr and "unhandled" not in stderr, stderr
+    (directory,) = out.iterdir()
+    meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "cancelled" and meta["cleanup"]["task_stop"] == "stopped"

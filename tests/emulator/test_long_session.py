@@ -233,3 +233,27 @@ def test_spool_truncates_overwrites_and_keeps_earlier_mappings(tmp_path):
     assert spool_fds(tmp_path) == []  # ... until it is gone; then the kernel frees the file
     with pytest.raises(ValueError):
         spool.extend(b"\0\0")
+
+
+async def test_stopping_the_emulator_during_post_processing_fails_the_task_cleanly(tmp_path, caplog):
+    """The emulator stopped while a task is post-processing: the task ends FAILED (TSC.Cancelled)
+    and its audio file is freed, with no error logged. (The CLI's shutdown order, where the loop's
+    executor is already gone, is tested in test_cancellation.py with a real SIGTERM.)"""
+    ends: list[ev.SentenceEnd] = []
+    emu = emulator(tmp_path, postprocess_delay_s=60.0).start()
+    try:
+        async with emu.client() as client:
+            task = await client.create_realtime_task(RealtimeTaskRequest.create(output_level=1))
+            await send_all(task.meeting_join_url, synthetic(20).tobytes(), ends)
+            await client.stop_realtime_task(task.task_id)
+            record = emu.store.get(task.task_id)
+            for _ in range(int(GUARD_S * 10)):
+                if record.phase != "streaming" and not record.stream_active:
+                    break
+                await asyncio.sleep(0.1)
+            assert spool_fds(tmp_path)  # still post-processing (held by the delay): the audio is there
+    finally:
+        emu.stop()
+    assert record.status == "FAILED" and record.error_code == "TSC.Cancelled" and record.phase == "done"
+    assert record.pcm.closed and not spool_fds(tmp_path)
+    assert not [r for r in caplog.records if r.levelname == "ERROR" and "unhandled" in r.getMessage()]

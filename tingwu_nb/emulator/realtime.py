@@ -137,7 +137,7 @@ class StreamHandler:
                     and self.choices.time_continues_across_reconnect:
                 self.record.rewind(self.outbox.sent_upto)  # the next connection resumes there
             if self.record.phase == "done":  # stopped and post-processed while this stream lingered
-                await asyncio.to_thread(self.record.release_audio)
+                await self.record.release_audio_off_loop()
             await self._close(DROP_CLOSE_CODE if self._dropped else None)
             await self.outbox.aclose()
             self._done.set()

@@ -246,6 +246,10 @@ class _RestApi:
                 await self._sleep(self.choices.postprocess_delay_s)
         except asyncio.CancelledError:
             record.status, record.error_code, record.error_message = "FAILED", "TSC.Cancelled", "Emulator shut down."
+            record.phase, record.completed_at = "done", self._clock()
+            if not record.stream_active:  # shutting down: no executor to hand the file to, no hurry
+                record.release_audio()
+            record.notify("TaskStatus")
             raise
         except Exception as exc:  # noqa: BLE001 - any failure becomes a FAILED task, as in the cloud
             record.status = "FAILED"
@@ -253,12 +257,11 @@ class _RestApi:
             record.error_message = str(exc) or type(exc).__name__
         else:
             record.status = "COMPLETED"
-        finally:
-            record.phase = "done"
-            record.completed_at = self._clock()
-            if not record.stream_active:  # else the stream handler releases it when it ends
-                await asyncio.to_thread(record.release_audio)  # freeing a day's file takes a while
-            record.notify("TaskStatus")
+        record.phase = "done"
+        record.completed_at = self._clock()
+        if not record.stream_active:  # else the stream handler releases it when it ends
+            await record.release_audio_off_loop()
+        record.notify("TaskStatus")
 
     # -- GetTaskInfo -----------------------------------------------------------
 

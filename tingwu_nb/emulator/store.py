@@ -107,8 +107,16 @@ class TaskRecord:
         self.pcm.truncate(end_ms * self.sample_rate // 1000 * 2)
 
     def release_audio(self) -> None:
-        """Delete the spooled audio (the task is finished, or the emulator stops)."""
+        """Delete the spooled audio (the task is finished, or the emulator stops). Safe twice."""
         self.pcm.close()
+
+    async def release_audio_off_loop(self) -> None:
+        """:meth:`release_audio` on a worker thread (freeing a day's file takes ~0.5 s), or at
+        once when the loop's executor is already shut down (the emulator is stopping)."""
+        try:
+            await asyncio.to_thread(self.release_audio)
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            self.release_audio()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # results always stays a ResultMap, so listeners hear every result, however it is set
