@@ -34,15 +34,18 @@ received / expected, and the SDK/ours CPU ratio. The load average is printed wit
 the numbers are only as quiet as the machine. Never passes or fails.
 
 Reading the numbers: with 100 ms frames every client pays, per frame and stream, one socket
-write (on loopback the kernel also does the receiver's TCP work in the sender's time) and a
-share of a wake-up. A thread sleeping 100 ms costs ~40 us of CPU per wake on the 2-core test VM,
-an asyncio loop iteration ~130 us, so for a few streams the SDK's thread per stream is at the
-``floor`` of an asyncio client, and the asyncio client wins only when many streams share each
-wake-up (the shared pacing clock). Larger frames cut both costs in proportion (``--frame-ms``),
-but the spec recommends 100 ms (rt §5.2).
+write (~5 us of CPU for 3200 B on loopback, where the kernel also does the receiver's TCP work
+in the sender's time) and a share of a wake-up. Waking from a 100 ms sleep costs a thread
+~50-80 us of CPU on the 2-core test VM and an asyncio loop iteration ~200 us, so for one stream
+the SDK's thread is at the ``floor`` of an asyncio client, and the asyncio client wins only when
+many streams share each wake-up: ``stream_frames_to`` puts every stream of a process on one
+100 ms grid and sends all due frames from one timer (``tingwu_nb.client.pump.FramePump``).
+Measured (2026-11-30, quiet): SDK/floor 1.0x at 1 stream, 3.0-5.5x at 10-200; SDK/record
+0.8x, 1.65-2.1x. Larger frames cut both costs in proportion (``--frame-ms``), but the spec
+recommends 100 ms (rt §5.2).
 
 Run: ``.venv/bin/python benchmarks/bench_client_cost.py`` (all N, all modes, 60 s audio:
-about 16 minutes; ``--audio-s 20 --streams 10,200`` for a quick look; ``--profile record:100``
+about 20 minutes; ``--audio-s 20 --streams 10,200`` for a quick look; ``--profile record:100``
 prints a cProfile of one client run instead of the table).
 """
 
