@@ -17,7 +17,8 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["ALIGN_S", "MAX_SPEED", "TICK_S", "Frame", "PacingReport", "SharedClock", "paced", "shared_sleep"]
+__all__ = ["ALIGN_S", "MAX_SPEED", "TICK_S", "Frame", "PacingReport", "Schedule", "SharedClock", "paced",
+           "shared_sleep"]
 
 #: The fastest pacing the toolkit sends at, as a multiple of real time: what ``speed="max"`` /
 #: ``math.inf`` means for :func:`tingwu_nb.record` and ``tingwu-nb transcribe --speed max``, and
@@ -53,7 +54,7 @@ class SharedClock:
     def __init__(self, loop: asyncio.AbstractEventLoop, tick_s: float = TICK_S) -> None:
         self._loop = loop
         self._tick = tick_s
-        self._slots: dict[int, list[asyncio.Future]] = {}
+        self._slots: dict[int, list[Callable[[], object]]] = {}
 
     @classmethod
     def of(cls, loop: asyncio.AbstractEventLoop | None = None) -> SharedClock:
@@ -64,23 +65,26 @@ class SharedClock:
             clock = cls._clocks[loop] = cls(loop)
         return clock
 
+    def at(self, when: float, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` (which must not raise) at the end of the slot holding ``when`` on
+        the loop's clock, at most 5 % of a slot earlier (so a deadline on a slot boundary is not
+        pushed to the next one by float error)."""
+        slot = math.ceil(when / self._tick - _EARLY)
+        callbacks = self._slots.get(slot)
+        if callbacks is None:
+            callbacks = self._slots[slot] = []
+            self._loop.call_at(slot * self._tick, self._wake, slot)
+        callbacks.append(callback)
+
     def sleep(self, delay: float) -> Awaitable[None]:
-        """An awaitable done at the end of the slot holding ``now + delay`` (at most 5 % of a slot
-        earlier, so a deadline on a slot boundary is not pushed to the next one by float error)."""
-        loop = self._loop
-        future = loop.create_future()
-        slot = math.ceil((loop.time() + max(delay, 0.0)) / self._tick - _EARLY)
-        waiters = self._slots.get(slot)
-        if waiters is None:
-            waiters = self._slots[slot] = []
-            loop.call_at(slot * self._tick, self._wake, slot)
-        waiters.append(future)
+        """An awaitable done at the end of the slot holding ``now + delay`` (see :meth:`at`)."""
+        future = self._loop.create_future()
+        self.at(self._loop.time() + max(delay, 0.0), lambda: future.done() or future.set_result(None))
         return future
 
     def _wake(self, slot: int) -> None:
-        for future in self._slots.pop(slot, ()):
-            if not future.done():
-                future.set_result(None)
+        for callback in self._slots.pop(slot, ()):
+            callback()
 
 
 def shared_sleep(delay: float) -> Awaitable[None]:
@@ -157,43 +161,74 @@ async def paced(
     Raises:
         ValueError: ``speed`` is not > 0.
     """
-    if not speed > 0:  # also refuses NaN
-        raise ValueError(f"speed must be > 0 (use math.inf for no pacing), got {speed!r}")
-    report = report if report is not None else PacingReport()
-    report.frames, report.audio_s, report.wall_s, report.max_lag_s, report.mean_lag_s = 0, 0.0, 0.0, 0.0, 0.0
-    report.shifted_s = 0.0
-    catch_up_s = math.inf if max_catch_up_ms is None else max(0.0, max_catch_up_ms / 1000.0 / speed)
-    unpaced = math.isinf(speed)
-    t0: float | None = None  # when frame 0 is due (moves back by report.shifted_s)
-    started = 0.0
-    base_ms = 0
-    lag_sum = 0.0
+    schedule = Schedule(speed, report, max_catch_up_ms=max_catch_up_ms, align_s=align_s)
     try:
         for frame in frames:
-            if t0 is None:
-                t0, base_ms = clock(), frame.start_ms
-                if align_s and not unpaced:
-                    t0 = math.ceil(t0 / align_s) * align_s
-                started = t0
-            due = t0 + (frame.start_ms - base_ms) / 1000.0 / speed if not unpaced else t0
             now = clock()
-            if not unpaced and now - due > catch_up_s:  # too late: push the schedule back
-                shift = now - due - catch_up_s
-                if align_s:
-                    shift = math.ceil(shift / align_s) * align_s
-                t0, due = t0 + shift, due + shift
-                report.shifted_s += shift
-            if not unpaced and due > now:
+            due = schedule.due(frame, now)
+            if not schedule.unpaced and due > now:
                 await sleep(due - now)
                 now = clock()
-            lag = 0.0 if unpaced else max(0.0, now - due)
-            lag_sum += lag
-            report.frames += 1
-            report.audio_s = max(report.audio_s, (frame.end_ms - base_ms) / 1000.0)
-            report.max_lag_s = max(report.max_lag_s, lag)
-            report.mean_lag_s = lag_sum / report.frames
-            report.wall_s = now - started
+            schedule.sent(frame, due, now)
             yield frame
     finally:
-        if t0 is not None:
-            report.wall_s = clock() - started
+        schedule.finish(clock())
+
+
+class Schedule:
+    """The absolute schedule of :func:`paced` (and of :class:`~tingwu_nb.client.pump.FramePump`),
+    sans-I/O: ask :meth:`due` when a frame is due (it starts the schedule and pushes it back as
+    :func:`paced` documents), send the frame at that time, then report it with :meth:`sent`;
+    :meth:`finish` at the end. ``report`` (a :class:`PacingReport`) is reset here and kept up to date.
+
+    Raises ValueError when ``speed`` is not > 0.
+    """
+
+    def __init__(self, speed: float, report: PacingReport | None = None, *, max_catch_up_ms: int | None = None,
+                 align_s: float | None = None) -> None:
+        if not speed > 0:  # also refuses NaN
+            raise ValueError(f"speed must be > 0 (use math.inf for no pacing), got {speed!r}")
+        self.speed, self.align_s = speed, align_s
+        self.report = report if report is not None else PacingReport()
+        self.report.frames, self.report.audio_s, self.report.wall_s = 0, 0.0, 0.0
+        self.report.max_lag_s = self.report.mean_lag_s = self.report.shifted_s = 0.0
+        self.catch_up_s = math.inf if max_catch_up_ms is None else max(0.0, max_catch_up_ms / 1000.0 / speed)
+        self.unpaced = math.isinf(speed)
+        self.t0: float | None = None  # when frame 0 is due (moves back by report.shifted_s)
+        self._started = 0.0
+        self._base_ms = 0
+        self._lag_sum = 0.0
+
+    def due(self, frame: Frame, now: float) -> float:
+        """When ``frame`` is due on the clock that gave ``now`` (``t0`` for every frame when unpaced)."""
+        if self.t0 is None:
+            self.t0, self._base_ms = now, frame.start_ms
+            if self.align_s and not self.unpaced:
+                self.t0 = math.ceil(now / self.align_s) * self.align_s
+            self._started = self.t0
+        if self.unpaced:
+            return self.t0
+        due = self.t0 + (frame.start_ms - self._base_ms) / 1000.0 / self.speed
+        if now - due > self.catch_up_s:  # too late: push the schedule back
+            shift = now - due - self.catch_up_s
+            if self.align_s:
+                shift = math.ceil(shift / self.align_s) * self.align_s
+            self.t0, due = self.t0 + shift, due + shift
+            self.report.shifted_s += shift
+        return due
+
+    def sent(self, frame: Frame, due: float, now: float) -> None:
+        """``frame`` (due at ``due``) went out at ``now``: update the report."""
+        report = self.report
+        lag = 0.0 if self.unpaced else max(0.0, now - due)
+        self._lag_sum += lag
+        report.frames += 1
+        report.audio_s = max(report.audio_s, (frame.end_ms - self._base_ms) / 1000.0)
+        report.max_lag_s = max(report.max_lag_s, lag)
+        report.mean_lag_s = self._lag_sum / report.frames
+        report.wall_s = now - self._started
+
+    def finish(self, now: float) -> None:
+        """The stream ended (all sent, failed or cancelled) at ``now``."""
+        if self.t0 is not None:
+            self.report.wall_s = now - self._started

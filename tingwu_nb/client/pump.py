@@ -13,8 +13,10 @@ frame must take the slow path: ``send_nowait`` returned False (a write backlog, 
 its replay, a failed connection), and then the coroutine sends that frame with ``await
 stream.send(frame)``, which waits, reconnects or raises, and hands the rest back to the pump.
 
-The schedule is :func:`~tingwu_nb.client.pacing.paced`'s (same ``speed``, ``align_s``,
-``max_catch_up_ms`` and :class:`~tingwu_nb.client.pacing.PacingReport`), on the loop's clock.
+The schedule is :func:`~tingwu_nb.client.pacing.paced`'s (the same
+:class:`~tingwu_nb.client.pacing.Schedule`: ``speed``, ``align_s``, ``max_catch_up_ms`` and the
+:class:`~tingwu_nb.client.pacing.PacingReport`), on the loop's clock, and the timer is the
+loop's :class:`~tingwu_nb.client.pacing.SharedClock` (shared with :func:`shared_sleep`).
 Frames are pulled from the iterator in the timer callback, so the iterator must not block (a
 list, :class:`~tingwu_nb.client.replay.PcmFrames`, a generator over them); an exception it raises
 reaches the caller of :meth:`FramePump.send`.
@@ -23,20 +25,21 @@ reaches the caller of :meth:`FramePump.send`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tingwu_nb.client.pacing import (
-    _EARLY,
     ALIGN_S,
     MAX_SPEED,
     TICK_S,
     Frame,
     PacingReport,
+    Schedule,
+    SharedClock,
     paced,
     shared_sleep,
 )
@@ -57,44 +60,32 @@ class NowaitStream(Protocol):
 
 @dataclass(eq=False)
 class _Feed:
-    """One stream's schedule and position; lives while :meth:`FramePump.send` runs."""
+    """One stream's place in its schedule; lives while :meth:`FramePump.send` runs."""
 
     stream: NowaitStream
     frames: Iterator[Frame]
-    speed: float
-    catch_up_s: float
-    align_s: float | None
-    report: PacingReport
+    schedule: Schedule
     done: asyncio.Future = field(default=None)  # type: ignore[assignment]  # set per hand-over
-    t0: float | None = None
-    started: float = 0.0
-    base_ms: int = 0
-    lag_sum: float = 0.0
     pending: Frame | None = None
 
 
 class FramePump:
-    """One timer per :data:`TICK_S` slot that sends the due frames of every stream of a loop.
+    """Sends the due frames of every stream of a loop from the loop's :class:`SharedClock`
+    (one timer per :data:`TICK_S` slot).
 
-    Get it with :meth:`of` (one per running loop); :func:`tingwu_nb.client.stream.stream_frames_to`
-    uses it for any stream with ``send_nowait``.
+    Get it with :meth:`of`; :func:`stream_frames_to` uses it for any stream with ``send_nowait``.
     """
 
-    _pumps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FramePump] = weakref.WeakKeyDictionary()
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, tick_s: float = TICK_S) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, tick_s: float = TICK_S, *,
+                 clock: SharedClock | None = None) -> None:
         self._loop = loop
-        self._tick = tick_s
-        self._slots: dict[int, list[_Feed]] = {}
+        self._clock = clock if clock is not None else SharedClock(loop, tick_s)
 
     @classmethod
     def of(cls, loop: asyncio.AbstractEventLoop | None = None) -> FramePump:
-        """The pump of ``loop`` (default: the running loop), created on first use."""
+        """The pump of ``loop`` (default: the running loop), on the clock :func:`shared_sleep` uses."""
         loop = loop or asyncio.get_running_loop()
-        pump = cls._pumps.get(loop)
-        if pump is None:
-            pump = cls._pumps[loop] = cls(loop)
-        return pump
+        return cls(loop, clock=SharedClock.of(loop))
 
     async def send(
         self,
@@ -111,11 +102,8 @@ class FramePump:
         stream's frames at once (a frame is never half sent)."""
         if not (speed > 0 and math.isfinite(speed)):
             raise ValueError(f"the pump paces at a finite speed > 0, got {speed!r}")
-        report = report if report is not None else PacingReport()
-        report.frames, report.audio_s, report.wall_s, report.max_lag_s, report.mean_lag_s = 0, 0.0, 0.0, 0.0, 0.0
-        report.shifted_s = 0.0
-        catch_up_s = math.inf if max_catch_up_ms is None else max(0.0, max_catch_up_ms / 1000.0 / speed)
-        feed = _Feed(stream, iter(frames), speed, catch_up_s, align_s, report)
+        schedule = Schedule(speed, report, max_catch_up_ms=max_catch_up_ms, align_s=align_s)
+        feed = _Feed(stream, iter(frames), schedule)
         try:
             while True:
                 feed.done = self._loop.create_future()
@@ -123,17 +111,16 @@ class FramePump:
                 slow = await feed.done
                 if slow is None:
                     return
-                due = self._due(feed, slow)
+                due = schedule.due(slow, self._loop.time())
                 await stream.send(slow)  # waits, reconnects or raises
-                self._sent(feed, slow, due)
+                schedule.sent(slow, due, self._loop.time())
         finally:
-            if feed.t0 is not None:
-                report.wall_s = self._loop.time() - feed.started
-
-    # --- the timer side -----------------------------------------------------------------
+            schedule.finish(self._loop.time())
 
     def _step(self, feed: _Feed) -> None:
         """Send what is due now; then schedule the next frame, or hand over (done / slow frame)."""
+        if feed.done.done():  # a cancelled send() leaves its feed on the clock: nothing to do
+            return
         try:
             while True:
                 if feed.pending is None:
@@ -142,61 +129,19 @@ class FramePump:
                         feed.done.set_result(None)
                         return
                 frame = feed.pending
-                due = self._due(feed, frame)
                 now = self._loop.time()
+                due = feed.schedule.due(frame, now)
                 if due > now:
-                    self._at(due, feed)
+                    self._clock.at(due, functools.partial(self._step, feed))
                     return
                 feed.pending = None
                 if not feed.stream.send_nowait(frame):
                     feed.done.set_result(frame)
                     return
-                self._sent(feed, frame, due)
+                feed.schedule.sent(frame, due, self._loop.time())
         except BaseException as exc:  # noqa: BLE001 - the caller of send() gets it, not the loop
             if not feed.done.done():
                 feed.done.set_exception(exc)
-
-    def _at(self, due: float, feed: _Feed) -> None:
-        slot = math.ceil(due / self._tick - _EARLY)
-        feeds = self._slots.get(slot)
-        if feeds is None:
-            feeds = self._slots[slot] = []
-            self._loop.call_at(slot * self._tick, self._wake, slot)
-        feeds.append(feed)
-
-    def _wake(self, slot: int) -> None:
-        for feed in self._slots.pop(slot, ()):
-            if not feed.done.done():  # a cancelled send() leaves its feed behind: skip it
-                self._step(feed)
-
-    # --- the schedule (paced()'s rules) --------------------------------------------------
-
-    def _due(self, feed: _Feed, frame: Frame) -> float:
-        """When ``frame`` is due, starting / pushing back the schedule as :func:`paced` does."""
-        now = self._loop.time()
-        if feed.t0 is None:
-            feed.t0, feed.base_ms = now, frame.start_ms
-            if feed.align_s:
-                feed.t0 = math.ceil(now / feed.align_s) * feed.align_s
-            feed.started = feed.t0
-        due = feed.t0 + (frame.start_ms - feed.base_ms) / 1000.0 / feed.speed
-        if now - due > feed.catch_up_s:  # too late: push the schedule back
-            shift = now - due - feed.catch_up_s
-            if feed.align_s:
-                shift = math.ceil(shift / feed.align_s) * feed.align_s
-            feed.t0, due = feed.t0 + shift, due + shift
-            feed.report.shifted_s += shift
-        return due
-
-    def _sent(self, feed: _Feed, frame: Frame, due: float) -> None:
-        report, now = feed.report, self._loop.time()
-        lag = max(0.0, now - due)
-        feed.lag_sum += lag
-        report.frames += 1
-        report.audio_s = max(report.audio_s, (frame.end_ms - feed.base_ms) / 1000.0)
-        report.max_lag_s = max(report.max_lag_s, lag)
-        report.mean_lag_s = feed.lag_sum / report.frames
-        report.wall_s = now - feed.started
 
 
 async def stream_frames_to(

@@ -159,9 +159,7 @@ class ResilientStream:
                 if not self._resilient:
                     raise
                 await self._recover(exc)
-        self.audio_sent_ms = frame.end_ms
-        if self._on_frame is not None:
-            self._on_frame(frame, self._clock(), self._wall())
+        self._sent(frame)
 
     def send_nowait(self, frame: Frame) -> bool:
         """Send ``frame`` now if the current connection takes it without waiting; False when
@@ -170,10 +168,14 @@ class ResilientStream:
         nowait = getattr(self._inner, "send_nowait", None)  # None: no connection, or a stream seam without it
         if self._replay is not None or nowait is None or not nowait(frame):
             return False
+        self._sent(frame)
+        return True
+
+    def _sent(self, frame: Frame) -> None:
+        """The caller's ``frame`` is on its way: move ``audio_sent_ms``, tell ``on_frame``."""
         self.audio_sent_ms = frame.end_ms
         if self._on_frame is not None:
             self._on_frame(frame, self._clock(), self._wall())
-        return True
 
     async def stop(self) -> list[ev.Event]:
         """StopTranscription and wait for TranscriptionCompleted (reconnecting and replaying if the

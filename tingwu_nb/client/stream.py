@@ -180,12 +180,7 @@ class RealtimeStream:
         data = frame.data if isinstance(frame, Frame) else frame
         self.session.send_audio(data)
         await self._flush()
-        self.bytes_sent += len(data)
-        self.frames_sent += 1
-        if isinstance(frame, Frame):
-            self.audio_sent_ms = frame.end_ms
-            if self._on_frame is not None:
-                self._on_frame(frame, self._clock(), self._wall())
+        self._sent(frame, data)
 
     def send_nowait(self, frame: Frame) -> bool:
         """Send ``frame`` now if the connection takes it without waiting; False (nothing sent)
@@ -204,12 +199,18 @@ class RealtimeStream:
             else:
                 ws.protocol.send_binary(out)
         write()
-        self.bytes_sent += len(frame.data)
-        self.frames_sent += 1
-        self.audio_sent_ms = frame.end_ms
-        if self._on_frame is not None:
-            self._on_frame(frame, self._clock(), self._wall())
+        self._sent(frame, frame.data)
         return True
+
+    def _sent(self, frame: Frame | bytes, data: bytes) -> None:
+        """Count a frame that went out; a :class:`Frame` also moves ``audio_sent_ms`` and is
+        reported to ``on_frame``."""
+        self.bytes_sent += len(data)
+        self.frames_sent += 1
+        if isinstance(frame, Frame):
+            self.audio_sent_ms = frame.end_ms
+            if self._on_frame is not None:
+                self._on_frame(frame, self._clock(), self._wall())
 
     async def stop(self) -> list[ev.Event]:
         """Send StopTranscription and wait for TranscriptionCompleted; returns all events.

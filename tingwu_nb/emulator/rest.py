@@ -32,7 +32,7 @@ from tingwu_nb.emulator.callbacks import CallbackSender
 from tingwu_nb.emulator.contract import EmulatorConfig
 from tingwu_nb.emulator.faults import FaultState, RestFaults, plan_of, rest_fault_error, task_id_of
 from tingwu_nb.emulator.phrases import PhraseStore, phrase_routes, task_hotwords
-from tingwu_nb.emulator.result_links import ResultLinks
+from tingwu_nb.emulator.result_links import ResultLinks, request_host
 from tingwu_nb.emulator.spool import PcmSpool
 from tingwu_nb.emulator.store import TaskRecord, TaskStore
 from tingwu_nb.emulator.validate import Validator, json_object, reject
@@ -47,15 +47,10 @@ PostProcess = Callable[[TaskRecord], Awaitable[None]]
 WsUrlFor = Callable[[Request, TaskRecord], str]
 
 
-def _host(request: Request) -> str:
-    """``host[:port]`` the client called (its Host header)."""
-    return request.headers.get("host", request.url.netloc)
-
-
 def default_ws_url(request: Request, record: TaskRecord) -> str:
     """``ws(s)://<host:port>/api/ws/v1?mc=<join token>`` for the host the client called."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
-    return f"{scheme}://{_host(request)}/api/ws/v1?mc={record.join_token}"
+    return f"{scheme}://{request_host(request)}/api/ws/v1?mc={record.join_token}"
 
 
 def serialise(document: Mapping[str, Any]) -> bytes:  # a result file's bytes; runs on a worker thread
@@ -140,7 +135,7 @@ class _RestApi:
             )
 
     def _error(self, request: Request, exc: ServiceError, rid: str) -> JSONResponse:
-        host = _host(request)
+        host = request_host(request)
         body: dict[str, Any] = {"RequestId": rid, "Code": exc.code, "Message": exc.message}
         if self.choices.error_body_extras:
             body["HostId"] = host
@@ -240,16 +235,14 @@ class _RestApi:
 
     async def _finish(self, record: TaskRecord) -> None:
         """Run post-processing, then mark the task COMPLETED (or FAILED with the error)."""
+        cancelled = False
         try:
             await self._postprocess(record)
             if self.choices.postprocess_delay_s > 0:
                 await self._sleep(self.choices.postprocess_delay_s)
         except asyncio.CancelledError:
             record.status, record.error_code, record.error_message = "FAILED", "TSC.Cancelled", "Emulator shut down."
-            record.phase, record.completed_at = "done", self._clock()
-            if not record.stream_active:  # shutting down: no executor to hand the file to, no hurry
-                record.release_audio()
-            record.notify("TaskStatus")
+            cancelled = True
             raise
         except Exception as exc:  # noqa: BLE001 - any failure becomes a FAILED task, as in the cloud
             record.status = "FAILED"
@@ -257,11 +250,14 @@ class _RestApi:
             record.error_message = str(exc) or type(exc).__name__
         else:
             record.status = "COMPLETED"
-        record.phase = "done"
-        record.completed_at = self._clock()
-        if not record.stream_active:  # else the stream handler releases it when it ends
-            await record.release_audio_off_loop()
-        record.notify("TaskStatus")
+        finally:
+            record.phase = "done"
+            record.completed_at = self._clock()
+            if cancelled and not record.stream_active:  # shutting down: no executor to rely on, no hurry
+                record.release_audio()
+            elif not record.stream_active:  # else the stream handler releases the audio when it ends
+                await record.release_audio_off_loop()
+            record.notify("TaskStatus")
 
     # -- GetTaskInfo -----------------------------------------------------------
 
@@ -304,7 +300,7 @@ class _RestApi:
 
     def _origin(self, request: Request) -> str:
         """``scheme://host`` of the service as the client called it (result URLs point there)."""
-        return f"{request.url.scheme}://{_host(request)}"
+        return f"{request.url.scheme}://{request_host(request)}"
 
     async def result_file(self, request: Request) -> Response:
         return await self.links.serve(request, self._request_id(), self._lookup_file)

@@ -28,7 +28,7 @@ from starlette.responses import Response, StreamingResponse
 from tingwu_nb.emulator.contract import ContractChoices
 from tingwu_nb.emulator.spool import PcmSpool
 
-__all__ = ["READ_CHUNK", "Lookup", "ResultLinks", "byte_range", "file_response"]
+__all__ = ["READ_CHUNK", "Lookup", "ResultLinks", "byte_range", "file_response", "request_host"]
 
 READ_CHUNK = 1 << 20  # bytes read from disk and sent at a time
 
@@ -36,7 +36,8 @@ READ_CHUNK = 1 << 20  # bytes read from disk and sent at a time
 Lookup = Callable[[str, str], Awaitable["tuple[bytes | PcmSpool, str] | None"]]
 
 
-def _host(request: Request) -> str:
+def request_host(request: Request) -> str:
+    """``host[:port]`` the client called (its Host header)."""
     return request.headers.get("host", request.url.netloc)
 
 
@@ -89,7 +90,7 @@ def oss_error(request: Request, status: int, code: str, message: str, rid: str) 
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
         f"  <Code>{escape(code)}</Code>\n  <Message>{escape(message)}</Message>\n"
-        f"  <RequestId>{rid}</RequestId>\n  <HostId>{escape(_host(request))}</HostId>\n</Error>\n"
+        f"  <RequestId>{rid}</RequestId>\n  <HostId>{escape(request_host(request))}</HostId>\n</Error>\n"
     )
     return Response(xml, status_code=status, media_type="application/xml", headers={"x-oss-request-id": rid})
 

@@ -14,15 +14,12 @@ import asyncio
 import functools
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 from typing import Any, Protocol, TypeVar
 
-import numpy as np
-
-__all__ = ["RuntimeStats", "ShuttingDown", "SpeedGuard", "StreamRuntime", "take_samples"]
+__all__ = ["RuntimeStats", "ShuttingDown", "SpeedGuard", "StreamRuntime"]
 
 T = TypeVar("T")
 
@@ -167,15 +164,3 @@ class SpeedGuard:
         self._last = now
         return self.level_ms <= self.burst_ms
 
-
-def take_samples(backlog: deque[np.ndarray], samples: int) -> np.ndarray:
-    """Remove and return up to ``samples`` samples from the front of ``backlog`` (not empty)."""
-    parts, n = [], 0
-    while backlog and n < samples:
-        head = backlog.popleft()
-        if n + len(head) > samples:
-            backlog.appendleft(head[samples - n:])
-            head = head[:samples - n]
-        parts.append(head)
-        n += len(head)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)

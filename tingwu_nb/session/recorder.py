@@ -183,7 +183,7 @@ class SessionWriter:
 
     def blob(self, name: str, data: bytes) -> Path:
         """Store a downloaded binary result (e.g. the mp3) under ``results/``."""
-        path = self.directory / "results" / Path(name).name
+        path = self.blob_path(name)
         path.write_bytes(data)
         return path
 
